@@ -1,0 +1,6 @@
+/* eslint-disable */
+export default {
+  displayName: 'telemetry',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};

@@ -1,0 +1,48 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const WORKSPACE_ROOT = join(__dirname, '..', '..', '..');
+
+/**
+ * Runs one of the repo's command-line entry points (`kvr`, `kvctl`) the way a user does with
+ * `npx`, i.e. through `tools/bin/<name>.js`, and collects its output. `env` is merged over the
+ * current environment; a key set to undefined is removed.
+ */
+export function runCli(
+  name: 'kvr' | 'kvctl',
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+  timeoutMs = 60_000,
+): Promise<CliResult> {
+  const merged: NodeJS.ProcessEnv = { ...process.env };
+  for (const [key, value] of Object.entries(env)) {
+    if (value === undefined) delete merged[key];
+    else merged[key] = value;
+  }
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(WORKSPACE_ROOT, 'tools', 'bin', `${name}.js`), ...args], {
+      cwd: WORKSPACE_ROOT,
+      env: merged,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}

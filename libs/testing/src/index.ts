@@ -1,0 +1,10 @@
+export { startRedis } from './redis-server';
+export type { RedisServerHandle, StartRedisOptions } from './redis-server';
+export { startNats } from './nats-server';
+export type { NatsServerHandle, StartNatsOptions } from './nats-server';
+export { freePort } from './ports';
+export { findBinary, MissingBinaryError } from './processes';
+export { waitFor } from './wait';
+export type { WaitOptions } from './wait';
+export { runCli } from './cli';
+export type { CliResult } from './cli';
