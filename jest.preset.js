@@ -8,6 +8,8 @@ const root = __dirname;
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
+  // Integration tests start servers and child processes; on a loaded 2-core machine 5 s is tight.
+  testTimeout: 30_000,
   transform: {
     '^.+\\.ts$': [
       '@swc/jest',

@@ -1,4 +1,3 @@
-/* eslint-disable */
 export default {
   displayName: 'telemetry',
   preset: '../../jest.preset.js',

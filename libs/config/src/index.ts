@@ -4,6 +4,7 @@ export { ConfigError } from './errors';
 export { Doc, Section, fieldsOf } from './describe';
 export type { FieldInfo, FieldOptions, SchemaClass } from './describe';
 export { IsServiceUrl, IsGrpcTarget } from './validators';
-export { configReference, configReferenceMarkdown, redactConfig, redactUrlPassword } from './reference';
+export { configReference, configReferenceMarkdown, configurationDoc, redactConfig, redactUrlPassword } from './reference';
 export type { ReferenceRow } from './reference';
 export { KvctlConfig } from './schemas/kvctl';
+export { APP_SCHEMAS } from './schemas/registry';

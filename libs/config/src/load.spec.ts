@@ -1,9 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 import {
+  APP_SCHEMAS,
   ConfigError,
+  configurationDoc,
   configReference,
   configReferenceMarkdown,
   Doc,
@@ -179,5 +181,20 @@ describe('KvctlConfig', () => {
       env: { KVR_NATS: 'nats://n:1', KVR_REDIS: 'redis://r:2', KVR_INDEXER: 'i:3', KVR_GATEWAY: 'http://g:4' },
     });
     expect([config.nats, config.redis, config.indexer, config.gateway]).toEqual(['nats://n:1', 'redis://r:2', 'i:3', 'http://g:4']);
+  });
+});
+
+describe('docs/configuration.md', () => {
+  it('is generated from the current schemas (run `npm run docs:config` after changing one)', () => {
+    const doc = readFileSync(join(__dirname, '..', '..', '..', 'docs', 'configuration.md'), 'utf8');
+    expect(doc).toBe(configurationDoc());
+  });
+
+  it('documents every field of every app schema', () => {
+    for (const [app, schema] of Object.entries(APP_SCHEMAS)) {
+      const rows = configReference(schema);
+      expect(rows.length).toBeGreaterThan(0);
+      for (const row of rows) expect(`${app}:${row.path}:${row.doc.trim().length > 0}`).toBe(`${app}:${row.path}:true`);
+    }
   });
 });

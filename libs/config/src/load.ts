@@ -13,7 +13,7 @@ export const ENV_PREFIX = 'KVR_';
  * `KVR_*` variables that are not config fields of any app (tooling, test harness), and so are
  * never reported as unknown.
  */
-const NON_CONFIG_ENV = /^KVR_(CONFIG|TEST_RUN_DIR|[A-Z_]+_BIN|LOG_LEVEL|NO_BUILD)$/;
+const NON_CONFIG_ENV = /^KVR_(CONFIG|TEST_RUN_DIR|PROTO_DIR|NO_BUILD|LOG_LEVEL|[A-Z_]+_BIN)$/;
 
 export interface LoadConfigOptions {
   /** App name, used in error messages. */

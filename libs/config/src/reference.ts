@@ -1,4 +1,5 @@
 import { fieldsOf, sectionOf, leafTypeOf, type SchemaClass } from './describe';
+import { APP_SCHEMAS } from './schemas/registry';
 import { envNameFor } from './load';
 
 export interface ReferenceRow {
@@ -77,4 +78,41 @@ export function redactUrlPassword(text: string): string {
       }
     })
     .join(',');
+}
+
+/** The whole of docs/configuration.md: how config is layered, then one table per app. */
+export function configurationDoc(schemas: Readonly<Record<string, SchemaClass>> = APP_SCHEMAS): string {
+  const parts = [
+    '# Configuration',
+    '',
+    '<!-- Generated from libs/config (npm run docs:config); a unit test fails when this file is stale. -->',
+    '',
+    'Every app builds one typed config object at start, from (lowest to highest precedence):',
+    '',
+    '1. the defaults below;',
+    '2. a YAML file given with `--config FILE` (or `KVR_CONFIG`), keys in camelCase, sections as maps;',
+    '3. `KVR_*` environment variables: a field `nats.url` is `KVR_NATS__URL`, `blockSize` is',
+    '   `KVR_BLOCK_SIZE`; numbers, booleans (`true/false/1/0/yes/no`), lists (comma-separated or JSON)',
+    '   are converted by the field type;',
+    '4. command-line flags, where an app has them.',
+    '',
+    'The result is validated once. Invalid configuration stops the app before it starts anything,',
+    'with exit code 2 and **every** problem listed, each naming where the bad value came from:',
+    '',
+    '```',
+    'invalid configuration for kvctl (2 problems):',
+    '  - redis (from KVR_REDIS): redis must be a URL with scheme redis:// or rediss://',
+    '  - gatway (from ./kvctl.yaml): unknown setting',
+    '```',
+    '',
+    '`npx kvr config <app> [--config FILE]` runs the same validation and prints the effective values',
+    'with secrets redacted. Credentials (fields marked secret, passwords inside URLs) never appear in',
+    'logs. Tracing is configured only by the standard `OTEL_*` variables and is off unless an OTLP',
+    'endpoint or exporter is set.',
+    '',
+  ];
+  for (const [app, schema] of Object.entries(schemas)) {
+    parts.push(`## ${app}`, '', configReferenceMarkdown(schema), '');
+  }
+  return parts.join('\n');
 }

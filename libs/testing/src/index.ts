@@ -8,3 +8,5 @@ export { waitFor } from './wait';
 export type { WaitOptions } from './wait';
 export { runCli } from './cli';
 export type { CliResult } from './cli';
+export { runBenchSuite, benchMarkdown } from './bench';
+export type { BenchCase, BenchSuite, BenchCaseResult } from './bench';

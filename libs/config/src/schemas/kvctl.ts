@@ -12,7 +12,7 @@ export class KvctlConfig {
   @IsServiceUrl(['nats', 'tls'], { list: true })
   nats = 'nats://127.0.0.1:4222';
 
-  @Doc('Redis server holding the block index.', { secret: false })
+  @Doc('Redis server holding the block index.')
   @IsServiceUrl(['redis', 'rediss'])
   redis = 'redis://127.0.0.1:6379';
 

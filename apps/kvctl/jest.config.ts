@@ -1,0 +1,5 @@
+export default {
+  displayName: 'kvctl',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};

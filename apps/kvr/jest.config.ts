@@ -1,0 +1,5 @@
+export default {
+  displayName: 'kvr',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};

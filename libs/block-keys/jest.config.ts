@@ -1,0 +1,5 @@
+export default {
+  displayName: 'block-keys',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};

@@ -1,0 +1,10 @@
+import type { SchemaClass } from '../describe';
+import { KvctlConfig } from './kvctl';
+
+/**
+ * The config schema of every app, by the name `kvr <app>` and `kvr config <app>` use. Each app
+ * validates exactly this class at start; docs/configuration.md is generated from this table.
+ */
+export const APP_SCHEMAS: Readonly<Record<string, SchemaClass>> = {
+  kvctl: KvctlConfig,
+};

@@ -1,0 +1,56 @@
+// Original file: libs/contracts/proto/kvr/scoring/v1/scorer.proto
+
+
+export interface ScoreRequest {
+  /**
+   * Model name as the request names it (also the request-key root unless lora_name is set).
+   */
+  'model'?: (string);
+  /**
+   * LoRA adapter name, when the request targets an adapter; roots the request keys instead of model.
+   */
+  'lora_name'?: (string);
+  /**
+   * Candidate pods, as "<ip>:<port>" ids.
+   */
+  'pods'?: (string)[];
+  /**
+   * Prompt token ids as the pod will compute them (rendered chat template included).
+   */
+  'token_ids'?: (number)[];
+  /**
+   * vLLM cache_salt of the request, folded into block 0's key.
+   */
+  'cache_salt'?: (string);
+  /**
+   * Caller's request id, for traces and logs only.
+   */
+  'request_id'?: (string);
+}
+
+export interface ScoreRequest__Output {
+  /**
+   * Model name as the request names it (also the request-key root unless lora_name is set).
+   */
+  'model': (string);
+  /**
+   * LoRA adapter name, when the request targets an adapter; roots the request keys instead of model.
+   */
+  'lora_name': (string);
+  /**
+   * Candidate pods, as "<ip>:<port>" ids.
+   */
+  'pods': (string)[];
+  /**
+   * Prompt token ids as the pod will compute them (rendered chat template included).
+   */
+  'token_ids': (number)[];
+  /**
+   * vLLM cache_salt of the request, folded into block 0's key.
+   */
+  'cache_salt': (string);
+  /**
+   * Caller's request id, for traces and logs only.
+   */
+  'request_id': (string);
+}

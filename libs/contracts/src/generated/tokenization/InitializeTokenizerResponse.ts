@@ -1,0 +1,12 @@
+// Original file: libs/contracts/proto/tokenization/tokenizer.proto
+
+
+export interface InitializeTokenizerResponse {
+  'success'?: (boolean);
+  'error_message'?: (string);
+}
+
+export interface InitializeTokenizerResponse__Output {
+  'success': (boolean);
+  'error_message': (string);
+}

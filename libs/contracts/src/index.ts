@@ -1,0 +1,43 @@
+export { encodeSubjectToken, decodeSubjectToken, SubjectTokenError } from './subject-token';
+export {
+  EVENTS_PREFIX,
+  DEAD_LETTER_PREFIX,
+  SNAPSHOTS_PREFIX,
+  EVENTS_STREAM,
+  DEAD_LETTER_STREAM,
+  ALL_EVENTS_FILTER,
+  eventsSubject,
+  parseEventsSubject,
+  partitionFilter,
+  deadLetterSubject,
+  snapshotsSubject,
+  partitionForPod,
+  SubjectError,
+} from './subjects';
+export type { EventsSubject } from './subjects';
+export {
+  HEADER_KIND,
+  HEADER_POD,
+  HEADER_MODEL,
+  HEADER_ENGINE_SEQ,
+  HEADER_EPOCH,
+  HEADER_RESET_REASON,
+  HEADER_DLQ_REASON,
+  HEADER_MSG_ID,
+  messageId,
+} from './jetstream';
+export type { MessageKind, ResetReason } from './jetstream';
+export { DEFAULT_REDIS_PREFIX, redisKeys, blockField, parseBlockField } from './redis-keys';
+export type { RedisKeys } from './redis-keys';
+export { protoDir, TOKENIZER_PROTO, SCORER_PROTO, PROTO_LOADER_OPTIONS } from './proto-files';
+export type { RenderCompletionRequest } from './generated/tokenization/RenderCompletionRequest';
+export type { RenderCompletionResponse } from './generated/tokenization/RenderCompletionResponse';
+export type { RenderChatCompletionRequest } from './generated/tokenization/RenderChatCompletionRequest';
+export type { RenderChatCompletionResponse } from './generated/tokenization/RenderChatCompletionResponse';
+export type { TokenizeRequest } from './generated/tokenization/TokenizeRequest';
+export type { TokenizeResponse } from './generated/tokenization/TokenizeResponse';
+export type { ProtoGrpcType as TokenizerProtoGrpcType } from './generated/tokenizer';
+export type { ProtoGrpcType as ScorerProtoGrpcType } from './generated/scorer';
+export type { ScoreRequest } from './generated/kvr/scoring/v1/ScoreRequest';
+export type { ScoreResponse } from './generated/kvr/scoring/v1/ScoreResponse';
+export type { PodScore } from './generated/kvr/scoring/v1/PodScore';

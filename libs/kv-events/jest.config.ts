@@ -1,0 +1,5 @@
+export default {
+  displayName: 'kv-events',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};

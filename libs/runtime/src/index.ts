@@ -1,0 +1,8 @@
+export { announceReady, formatReadyLine, parseReadyLine } from './ready';
+export type { ReadyLine } from './ready';
+export { runApp, reportStartFailure, EXIT_OK, EXIT_FAILURE, EXIT_CONFIG } from './lifecycle';
+export type { RunningApp, RunAppOptions } from './lifecycle';
+export { startAdminServer } from './admin-server';
+export type { AdminServer, AdminServerOptions, HealthReport } from './admin-server';
+export { parseCommand, helpText, UsageError } from './cli';
+export type { CommandSpec, OptionSpec, ParsedCommand, ParsedValues } from './cli';

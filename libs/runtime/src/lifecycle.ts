@@ -1,0 +1,83 @@
+import { ConfigError } from '@kvr/config';
+import type { Logger } from '@kvr/telemetry';
+
+/** What a started app hands back: how to stop it. */
+export interface RunningApp {
+  /** Stop taking work, flush what is in flight, close connections. Called once. */
+  stop(): Promise<void>;
+}
+
+export interface RunAppOptions {
+  name: string;
+  logger: Logger;
+  start(): Promise<RunningApp>;
+  /** Longest a graceful stop may take before the process exits anyway. @default 10000 */
+  stopTimeoutMs?: number;
+  /** For tests: where exit codes go. @default process.exit */
+  exit?: (code: number) => void;
+  /** For tests: the process whose signals to handle. @default process */
+  signals?: NodeJS.EventEmitter;
+}
+
+/** Exit codes every app uses. */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+/** Configuration invalid: nothing was started. */
+export const EXIT_CONFIG = 2;
+
+/**
+ * Runs an app the same way everywhere: starts it, and on SIGINT or SIGTERM stops it gracefully
+ * (a second signal exits at once); a start-up failure exits non-zero with the reason logged.
+ * A `ConfigError` lists every problem on stderr and exits with EXIT_CONFIG.
+ */
+export async function runApp(options: RunAppOptions): Promise<void> {
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  const signals = options.signals ?? process;
+  let running: RunningApp;
+  try {
+    running = await options.start();
+  } catch (err) {
+    reportStartFailure(options.name, options.logger, err);
+    exit(err instanceof ConfigError ? EXIT_CONFIG : EXIT_FAILURE);
+    return;
+  }
+  let stopping = false;
+  const onSignal = (signal: string): void => {
+    if (stopping) {
+      options.logger.warn({ signal }, 'second signal: exiting without waiting for a graceful stop');
+      exit(EXIT_FAILURE);
+      return;
+    }
+    stopping = true;
+    options.logger.info({ signal }, 'stopping');
+    const timer = setTimeout(() => {
+      options.logger.error({ timeoutMs: options.stopTimeoutMs ?? 10_000 }, 'graceful stop timed out');
+      exit(EXIT_FAILURE);
+    }, options.stopTimeoutMs ?? 10_000);
+    timer.unref();
+    running
+      .stop()
+      .then(() => {
+        clearTimeout(timer);
+        options.logger.info('stopped');
+        exit(EXIT_OK);
+      })
+      .catch((err: unknown) => {
+        clearTimeout(timer);
+        options.logger.error({ err }, 'error while stopping');
+        exit(EXIT_FAILURE);
+      });
+  };
+  signals.on('SIGINT', () => onSignal('SIGINT'));
+  signals.on('SIGTERM', () => onSignal('SIGTERM'));
+}
+
+/** Logs why an app could not start; config problems also go to stderr as a readable list. */
+export function reportStartFailure(app: string, logger: Logger, err: unknown): void {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    logger.error({ problems: err.problems }, 'invalid configuration');
+    return;
+  }
+  logger.error({ err }, `${app} failed to start`);
+}

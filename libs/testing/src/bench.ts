@@ -1,0 +1,83 @@
+import { Bench } from 'tinybench';
+
+/** One measured operation of a micro-benchmark suite. */
+export interface BenchCase {
+  name: string;
+  fn: () => unknown;
+  /** Work units one call handles (e.g. events per batch, tokens per prompt), for a throughput column. */
+  unitsPerOp?: number;
+  /** Name of the unit, e.g. `events`, `tokens`, `blocks`. */
+  unit?: string;
+}
+
+/**
+ * A micro-benchmark suite, default-exported by a `bench/*.bench.ts` file. Results are compared as
+ * ratios to `baseline` within one run, because absolute timings on a shared 2-core machine drift.
+ */
+export interface BenchSuite {
+  /** Heading in docs/benchmarks.md. */
+  title: string;
+  /** Name of the case the ratio column divides by; the first case when omitted. */
+  baseline?: string;
+  /** A sentence or two: what is measured and what the ratio means. */
+  notes?: string;
+  /** Measuring time per case. @default 300 */
+  timeMs?: number;
+  /** Sets up fixtures before measuring (runs once). */
+  setup?: () => Promise<void> | void;
+  cases: BenchCase[];
+}
+
+export interface BenchCaseResult {
+  name: string;
+  opsPerSecond: number;
+  meanMicros: number;
+  p99Micros: number;
+  samples: number;
+  unitsPerSecond?: number;
+  unit?: string;
+  ratioToBaseline: number;
+}
+
+/** Runs a suite with tinybench (warm-up included) and computes per-case ratios to the baseline. */
+export async function runBenchSuite(suite: BenchSuite): Promise<BenchCaseResult[]> {
+  await suite.setup?.();
+  const bench = new Bench({ time: suite.timeMs ?? 300, warmupTime: 100 });
+  for (const benchCase of suite.cases) bench.add(benchCase.name, benchCase.fn);
+  await bench.warmup();
+  await bench.run();
+  const results = suite.cases.map((benchCase) => {
+    const task = bench.getTask(benchCase.name);
+    const result = task?.result;
+    if (!result || result.error) throw new Error(`bench case "${benchCase.name}" failed: ${String(result?.error ?? 'no result')}`);
+    const opsPerSecond = result.hz;
+    return {
+      name: benchCase.name,
+      opsPerSecond,
+      meanMicros: result.mean * 1000,
+      p99Micros: result.p99 * 1000,
+      samples: result.samples.length,
+      unitsPerSecond: benchCase.unitsPerOp ? opsPerSecond * benchCase.unitsPerOp : undefined,
+      unit: benchCase.unit,
+      ratioToBaseline: 1,
+    };
+  });
+  const baselineName = suite.baseline ?? suite.cases[0]?.name;
+  const baseline = results.find((r) => r.name === baselineName);
+  for (const r of results) r.ratioToBaseline = baseline ? r.opsPerSecond / baseline.opsPerSecond : 1;
+  return results;
+}
+
+/** A Markdown section for docs/benchmarks.md. */
+export function benchMarkdown(suite: BenchSuite, results: readonly BenchCaseResult[]): string {
+  const baselineName = suite.baseline ?? suite.cases[0]?.name ?? '';
+  const fmt = (n: number, digits = 1): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+  const lines = [`### ${suite.title}`, ''];
+  if (suite.notes) lines.push(suite.notes, '');
+  lines.push(`| case | ops/s | mean µs | p99 µs | throughput | × ${baselineName} |`, '|---|---:|---:|---:|---:|---:|');
+  for (const r of results) {
+    const throughput = r.unitsPerSecond !== undefined ? `${fmt(r.unitsPerSecond, 0)} ${r.unit ?? 'units'}/s` : '';
+    lines.push(`| ${r.name} | ${fmt(r.opsPerSecond, 0)} | ${fmt(r.meanMicros, 2)} | ${fmt(r.p99Micros, 2)} | ${throughput} | ${fmt(r.ratioToBaseline, 2)} |`);
+  }
+  return lines.join('\n');
+}

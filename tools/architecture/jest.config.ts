@@ -1,0 +1,5 @@
+export default {
+  displayName: 'architecture',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};
