@@ -1,6 +1,8 @@
 import { ConfigError } from '@kvr/config';
 import { EXIT_CONFIG, EXIT_FAILURE, helpText, parseCommand, UsageError, type CommandSpec, type ParsedCommand } from '@kvr/runtime';
+import { hashSpec, runHash } from './commands/hash';
 import { runStatus, statusSpec } from './commands/status';
+import { runTail, tailSpec } from './commands/tail';
 import { processIo, type CommandIo } from './io';
 
 interface Command {
@@ -8,9 +10,11 @@ interface Command {
   run(parsed: ParsedCommand, io: CommandIo): Promise<number>;
 }
 
-/** Every kvctl command. Later capabilities add theirs here (tail, hash, lookup, dump, explain, reindex). */
+/** Every kvctl command. Later capabilities add theirs here (lookup, dump, explain, reindex). */
 const COMMANDS: Record<string, Command> = {
   status: { spec: statusSpec, run: runStatus },
+  hash: { spec: hashSpec, run: runHash },
+  tail: { spec: tailSpec, run: runTail },
 };
 
 function topLevelHelp(): string {

@@ -51,10 +51,16 @@ export class MsgpackReader {
     }
   }
 
-  /** The next format byte, not consumed. */
+  /**
+   * The next format byte, not consumed. Throws for bytes that can never start a value we accept
+   * (reserved 0xc1, extension types), so that malformed input is reported as `msgpack` wherever
+   * it appears rather than as a shape or type mismatch.
+   */
   peek(): number {
     if (this.pos >= this.end) throw this.truncated(1);
-    return this.bytes[this.pos]!;
+    const format = this.bytes[this.pos]!;
+    if (format === 0xc1 || (format >= 0xc7 && format <= 0xc9) || (format >= 0xd4 && format <= 0xd8)) throw this.unsupported(format);
+    return format;
   }
 
   /** Human name of the next value's type, for error messages. */
@@ -133,7 +139,8 @@ export class MsgpackReader {
     else if (format === 0xc6) length = this.readUint(1, 4);
     else return undefined;
     this.need(length);
-    const copy = this.bytes.slice(this.pos, this.pos + length);
+    // Always a plain Uint8Array copy: Buffer#slice would return a view of the frame.
+    const copy = new Uint8Array(this.bytes.subarray(this.pos, this.pos + length));
     this.pos += length;
     return copy;
   }

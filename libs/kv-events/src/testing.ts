@@ -179,7 +179,8 @@ function randomExtraKey(prng: Prng, depth: number): unknown {
     case 3:
       return prng.bytes(prng.int(20));
     case 4:
-      return prng.chance(0.5) ? prng.uint64() : true;
+      // Above 2^53 so it decodes back as a bigint, not a number.
+      return prng.chance(0.5) ? (1n << 60n) | prng.uint64() : true;
     case 5:
       return Array.from({ length: prng.int(4) }, () => randomExtraKey(prng, depth + 1));
     default:
