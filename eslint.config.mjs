@@ -81,7 +81,9 @@ export default [
     },
   },
   {
-    files: ['**/*.spec.ts', '**/__fixtures__/**/*.ts', '**/bench/**/*.ts'],
+    // Test code: specs, fixtures, benchmarks, and each lib's `src/testing.ts` entry (test helpers
+    // behind `@kvr/<lib>/testing`, never imported by production code).
+    files: ['**/*.spec.ts', '**/__fixtures__/**/*.ts', '**/bench/**/*.ts', '**/src/testing.ts'],
     rules: {
       '@nx/enforce-module-boundaries': boundaries(specDepConstraints),
     },

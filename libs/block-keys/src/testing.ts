@@ -62,17 +62,7 @@ export function referenceRequestKeys(input: ReferenceKeysInput): { initHash: big
   return { initHash, rootKey, keys };
 }
 
-/** mulberry32: a tiny seeded PRNG so random tests are reproducible. Returns floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '@kvr/testing';
 
 /** Integer in [0, n) from `rand`; n ≤ 2^32. */
 export function randomInt(rand: () => number, n: number): number {

@@ -23,18 +23,7 @@ import {
   type TokenizerProtoGrpcType,
   type ScorerProtoGrpcType,
 } from './index';
-
-/** Small seeded PRNG (mulberry32) so that the random cases are the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '@kvr/testing';
 
 describe('subject token codec', () => {
   it.each([
@@ -50,7 +39,7 @@ describe('subject token codec', () => {
   });
 
   it('round-trips random strings and never emits separators, wildcards or spaces', () => {
-    const random = rng(7);
+    const random = seededRandom(7);
     const alphabet = ['a', 'Z', '9', '.', '*', '>', ' ', '\t', '~', '/', ':', '@', '-', '_', 'é', '😀', '\u0000'];
     for (let i = 0; i < 2000; i++) {
       const length = Math.floor(random() * 12);

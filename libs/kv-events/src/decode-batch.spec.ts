@@ -1,6 +1,6 @@
 // Targeted decoder behaviour: each accepted variation and each rejection reason, with its path.
-import { decodeKvEventBatch, type DecodeErrorReason, type DecodedKvEventBatch } from '@kvr/kv-events';
-import { blockStoredEvent, Float64, packMsgpack, unwrapDecodeResult } from '@kvr/kv-events/testing';
+import { decodeKvEventBatch, type DecodeErrorReason, type DecodedKvEventBatch } from './index';
+import { blockStoredEvent, Float64, packMsgpack, unwrapDecodeResult } from './testing';
 
 const TS = new Float64(1_700_000_000.5);
 const TOKENS = [1, 2, 3, 4];
@@ -91,7 +91,7 @@ describe('decodeKvEventBatch accepts', () => {
     const [event] = unwrapDecodeResult(decodeKvEventBatch(bytes)).events;
     bytes.fill(0);
     expect(event).toMatchObject({ blockHashBytes: [digest], parentBlockHashBytes: digest, parentBlockHash: 0xabababababababababn & (2n ** 64n - 1n) });
-    expect(Object.getPrototypeOf((event as { blockHashBytes: Uint8Array[] }).blockHashBytes[0])).toBe(Uint8Array.prototype);
+    expect(Object.getPrototypeOf((event as unknown as { blockHashBytes: Uint8Array[] }).blockHashBytes[0])).toBe(Uint8Array.prototype);
   });
 
   it('short byte hashes, left-padded like llm-d', () => {
@@ -107,7 +107,7 @@ describe('decodeKvEventBatch accepts', () => {
   it('a "__proto__" key in extra_keys as plain data', () => {
     const map = new Map<string, unknown>([['__proto__', { polluted: true }]]);
     const [event] = decode([TS, [stored([1], null, [], 1, null, null, null, [map])]]).events;
-    const key = (event as { extraKeys: Record<string, unknown>[] }).extraKeys[0]!;
+    const key = (event as unknown as { extraKeys: Record<string, unknown>[] }).extraKeys[0]!;
     expect(Object.getPrototypeOf(key)).toBeNull();
     expect(Object.keys(key)).toEqual(['__proto__']);
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();

@@ -207,6 +207,8 @@ class BatchDecoder {
     const reader = this.reader;
     const entriesStart = reader.position;
     let tag: string | undefined;
+    // Entries left to read after the tag: msgspec's `type` comes first, so normally we just go on.
+    let remaining = size - 1;
     if (size > 0 && this.readMapEventKey() === MAP_TAG_KEY) {
       tag = this.readMapEventTag();
     } else {
@@ -215,14 +217,15 @@ class BatchDecoder {
         if (this.readMapEventKey() === MAP_TAG_KEY) tag = this.readMapEventTag();
         else reader.skipValue();
       }
+      reader.seek(entriesStart);
+      remaining = size; // second pass over every entry; the `type` entry is skipped as an unknown key
     }
     if (tag === undefined) throw this.eventError('event_shape', `event map has no '${MAP_TAG_KEY}' key`);
-    reader.seek(entriesStart);
 
     switch (tag) {
       case 'BlockStored': {
         const draft = newBlockStoredDraft();
-        for (let i = 0; i < size; i++) {
+        for (let i = 0; i < remaining; i++) {
           const field = BLOCK_STORED_FIELD_INDEX.get(this.readMapEventKey());
           if (field === undefined) reader.skipValue();
           else this.readBlockStoredField(draft, field);
@@ -232,7 +235,7 @@ class BatchDecoder {
       }
       case 'BlockRemoved': {
         const draft = newBlockRemovedDraft();
-        for (let i = 0; i < size; i++) {
+        for (let i = 0; i < remaining; i++) {
           const field = BLOCK_REMOVED_FIELD_INDEX.get(this.readMapEventKey());
           if (field === undefined) reader.skipValue();
           else this.readBlockRemovedField(draft, field);
@@ -241,11 +244,11 @@ class BatchDecoder {
         return;
       }
       case 'AllBlocksCleared':
-        for (let i = 0; i < size * 2; i++) reader.skipValue();
+        for (let i = 0; i < remaining * 2; i++) reader.skipValue();
         this.events.push({ type: 'AllBlocksCleared' });
         return;
       default:
-        for (let i = 0; i < size * 2; i++) reader.skipValue();
+        for (let i = 0; i < remaining * 2; i++) reader.skipValue();
         this.unknownEvents.push({ type: tag, index: this.eventIndex });
     }
   }
@@ -343,12 +346,10 @@ class BatchDecoder {
     if (draft.blockHashes === undefined) throw this.missingKey('BlockStored', 'block_hashes');
     if (draft.tokenIds === undefined) throw this.missingKey('BlockStored', 'token_ids');
     if (draft.blockSize === undefined) throw this.missingKey('BlockStored', 'block_size');
-    return {
+    const event: { -readonly [K in keyof BlockStoredEvent]: BlockStoredEvent[K] } = {
       type: 'BlockStored',
       blockHashes: draft.blockHashes,
-      ...(draft.blockHashBytes === undefined ? {} : { blockHashBytes: draft.blockHashBytes }),
       parentBlockHash: draft.parentBlockHash,
-      ...(draft.parentBlockHashBytes === undefined ? {} : { parentBlockHashBytes: draft.parentBlockHashBytes }),
       tokenIds: draft.tokenIds,
       blockSize: draft.blockSize,
       loraId: draft.loraId,
@@ -359,17 +360,22 @@ class BatchDecoder {
       kvCacheSpecKind: draft.kvCacheSpecKind,
       kvCacheSpecSlidingWindow: draft.kvCacheSpecSlidingWindow,
     };
+    // Present only when some hash arrived as bytes (see events.ts).
+    if (draft.blockHashBytes !== undefined) event.blockHashBytes = draft.blockHashBytes;
+    if (draft.parentBlockHashBytes !== undefined) event.parentBlockHashBytes = draft.parentBlockHashBytes;
+    return event;
   }
 
   private finishBlockRemoved(draft: BlockRemovedDraft): BlockRemovedEvent {
     if (draft.blockHashes === undefined) throw this.missingKey('BlockRemoved', 'block_hashes');
-    return {
+    const event: { -readonly [K in keyof BlockRemovedEvent]: BlockRemovedEvent[K] } = {
       type: 'BlockRemoved',
       blockHashes: draft.blockHashes,
-      ...(draft.blockHashBytes === undefined ? {} : { blockHashBytes: draft.blockHashBytes }),
       medium: draft.medium,
       groupIdx: draft.groupIdx,
     };
+    if (draft.blockHashBytes !== undefined) event.blockHashBytes = draft.blockHashBytes;
+    return event;
   }
 
   private readHashList(field: string): HashList {

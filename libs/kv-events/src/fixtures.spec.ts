@@ -17,8 +17,8 @@ import {
   type KvEventMessage,
   type ReplayResponseFormat,
   type WireLayout,
-} from '@kvr/kv-events';
-import { unwrapDecodeResult } from '@kvr/kv-events/testing';
+} from './index';
+import { unwrapDecodeResult } from './testing';
 
 interface MessageFixture {
   name: string;

@@ -10,8 +10,8 @@ import {
   decodeSeqFrame,
   encodeKvEventBatch,
   type DecodeResult,
-} from '@kvr/kv-events';
-import { createPrng, Float64, packMsgpack, randomKvEventBatch, randomWireLayout, type Prng } from '@kvr/kv-events/testing';
+} from './index';
+import { createPrng, Float64, packMsgpack, randomKvEventBatch, randomWireLayout, type Prng } from './testing';
 
 /** Runs a decoder and checks the "never throws, errors are specific DecodeErrors" contract. */
 function expectContained<T>(decode: () => DecodeResult<T>, describeInput: () => string): DecodeResult<T> {

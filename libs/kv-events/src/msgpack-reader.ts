@@ -17,7 +17,7 @@ import { DecodeError } from './errors';
  * Format bytes follow the MessagePack spec (github.com/msgpack/msgpack/blob/master/spec.md).
  */
 
-/** Generic values nest at most this deep; vLLM's deepest value (an extra_keys tuple) is depth 5. */
+/** Generic values (extra_keys, skipped fields) nest at most this deep; vLLM's extra_keys nest 2–3 levels (per-block list → tuple → tuple). */
 export const MAX_NESTING_DEPTH = 64;
 
 const TWO_POW_32 = 0x1_0000_0000;
@@ -139,8 +139,16 @@ export class MsgpackReader {
     else if (format === 0xc6) length = this.readUint(1, 4);
     else return undefined;
     this.need(length);
-    // Always a plain Uint8Array copy: Buffer#slice would return a view of the frame.
-    const copy = new Uint8Array(this.bytes.subarray(this.pos, this.pos + length));
+    // Always a plain Uint8Array copy: Buffer#slice would return a view of the frame. Digests (16
+    // or 32 bytes) are copied byte by byte, which is cheaper than creating a subarray to copy from.
+    const start = this.pos;
+    let copy: Uint8Array;
+    if (length <= 64) {
+      copy = new Uint8Array(length);
+      for (let i = 0; i < length; i++) copy[i] = this.bytes[start + i]!;
+    } else {
+      copy = new Uint8Array(this.bytes.subarray(start, start + length));
+    }
     this.pos += length;
     return copy;
   }
@@ -259,29 +267,36 @@ export class MsgpackReader {
     if (count < 0) return undefined;
     const out = new Array<number>(count);
     const bytes = this.bytes;
+    const end = this.end;
+    // The position lives in a local inside the loop (V8 keeps it in a register); it is written
+    // back before any call that reads this.pos.
+    let pos = this.pos;
     for (let i = 0; i < count; i++) {
-      const format = bytes[this.pos];
+      const format = bytes[pos];
       // Inline fast paths for the widths token ids use; everything else goes the general way.
       if (format !== undefined && format <= 0x7f) {
         out[i] = format;
-        this.pos += 1;
-      } else if (format === 0xcd && this.pos + 3 <= this.end) {
-        out[i] = (bytes[this.pos + 1]! << 8) | bytes[this.pos + 2]!;
-        this.pos += 3;
-      } else if (format === 0xce && this.pos + 5 <= this.end) {
-        out[i] = this.uint32At(this.pos + 1);
-        this.pos += 5;
-      } else if (format === 0xcc && this.pos + 2 <= this.end) {
-        out[i] = bytes[this.pos + 1]!;
-        this.pos += 2;
+        pos += 1;
+      } else if (format === 0xce && pos + 5 <= end) {
+        out[i] = ((bytes[pos + 1]! << 24) | (bytes[pos + 2]! << 16) | (bytes[pos + 3]! << 8) | bytes[pos + 4]!) >>> 0;
+        pos += 5;
+      } else if (format === 0xcd && pos + 3 <= end) {
+        out[i] = (bytes[pos + 1]! << 8) | bytes[pos + 2]!;
+        pos += 3;
+      } else if (format === 0xcc && pos + 2 <= end) {
+        out[i] = bytes[pos + 1]!;
+        pos += 2;
       } else {
-        if (this.pos >= this.end) throw this.truncated(1);
+        this.pos = pos;
+        if (pos >= end) throw this.truncated(1);
         const found = this.describeNext();
         const value = this.tryReadInteger();
         if (typeof value !== 'number') throw onBadElement(i, value === undefined ? found : `integer ${value} (not a safe integer)`);
         out[i] = value;
+        pos = this.pos;
       }
     }
+    this.pos = pos;
     return out;
   }
 
@@ -391,20 +406,25 @@ export class MsgpackReader {
     this.need(length);
     const bytes = this.bytes;
     const start = this.pos;
-    // Tags, keys and short strings are ASCII: build them directly (TextDecoder has a high per-call cost).
-    if (length <= 32) {
-      let text = '';
-      let i = 0;
-      for (; i < length; i++) {
-        const byte = bytes[start + i]!;
-        if (byte >= 0x80) break;
-        text += String.fromCharCode(byte);
-      }
-      if (i === length) {
+    // Tags, map keys and field values such as "GPU" repeat in every event: look them up in a
+    // small cache instead of building a string each time (the biggest per-event cost otherwise).
+    if (length > 0 && length <= SHORT_STRING_MAX) {
+      const slot = (length * 31 + bytes[start]! * 7 + bytes[start + length - 1]! * 131 + bytes[start + (length >> 1)]!) & (SHORT_STRING_SLOTS - 1);
+      const cached = shortStrings[slot];
+      if (cached !== undefined && cached.bytes.length === length && sameBytes(cached.bytes, bytes, start)) {
         this.pos += length;
-        return text;
+        return cached.text;
       }
+      const text = this.decodeUtf8(start, length);
+      // A copy: Buffer#slice would alias the caller's frame, which may be reused and then match wrongly.
+      shortStrings[slot] = { bytes: new Uint8Array(bytes.subarray(start, start + length)), text };
+      return text;
     }
+    return this.decodeUtf8(start, length);
+  }
+
+  private decodeUtf8(start: number, length: number): string {
+    const bytes = this.bytes;
     let text: string;
     try {
       text = utf8.decode(bytes.subarray(start, start + length));
@@ -426,6 +446,17 @@ export class MsgpackReader {
   private unsupported(format: number): DecodeError {
     return new DecodeError('msgpack', `unsupported MessagePack format byte 0x${format.toString(16).padStart(2, '0')} (${describeFormat(format)}) at offset ${this.pos}`);
   }
+}
+
+/** Strings up to this many bytes go through the cache (vLLM's longest key, kv_cache_spec_sliding_window, has 28). */
+const SHORT_STRING_MAX = 32;
+const SHORT_STRING_SLOTS = 512;
+/** Process-wide, direct-mapped; entries are immutable, so sharing between readers is safe. */
+const shortStrings: ({ readonly bytes: Uint8Array; readonly text: string } | undefined)[] = new Array(SHORT_STRING_SLOTS);
+
+function sameBytes(cached: Uint8Array, bytes: Uint8Array, start: number): boolean {
+  for (let i = 0; i < cached.length; i++) if (cached[i] !== bytes[start + i]) return false;
+  return true;
 }
 
 /** Total sizes (format byte included) of fixed-size scalars, for skipValue. */

@@ -160,13 +160,19 @@ export class MsgpackWriter {
         buffer[this.pos++] = 0xcc;
         buffer[this.pos++] = value;
       } else if (value < 0x1_0000) {
-        buffer[this.pos++] = 0xcd;
-        buffer.writeUInt16BE(value, this.pos);
-        this.pos += 2;
+        // Plain byte stores: token ids take this path thousands of times per batch, and
+        // Buffer#writeUInt16BE/32BE validate their arguments on every call.
+        buffer[this.pos] = 0xcd;
+        buffer[this.pos + 1] = value >>> 8;
+        buffer[this.pos + 2] = value & 0xff;
+        this.pos += 3;
       } else if (value < 0x1_0000_0000) {
-        buffer[this.pos++] = 0xce;
-        buffer.writeUInt32BE(value, this.pos);
-        this.pos += 4;
+        buffer[this.pos] = 0xce;
+        buffer[this.pos + 1] = value >>> 24;
+        buffer[this.pos + 2] = (value >>> 16) & 0xff;
+        buffer[this.pos + 3] = (value >>> 8) & 0xff;
+        buffer[this.pos + 4] = value & 0xff;
+        this.pos += 5;
       } else {
         buffer[this.pos++] = 0xcf;
         buffer.writeBigUInt64BE(BigInt(value), this.pos);

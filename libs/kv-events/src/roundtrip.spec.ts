@@ -9,8 +9,8 @@ import {
   encodeReplayBatch,
   WIRE_LAYOUTS,
   type KvEventBatch,
-} from '@kvr/kv-events';
-import { createPrng, randomKvEventBatch, randomWireLayout, unwrapDecodeResult } from '@kvr/kv-events/testing';
+} from './index';
+import { createPrng, randomKvEventBatch, randomWireLayout, unwrapDecodeResult } from './testing';
 
 const CASES = 600;
 

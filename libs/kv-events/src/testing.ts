@@ -7,6 +7,7 @@ import { type WireLayout } from './encode-batch';
 import { type DecodeResult } from './errors';
 import { type AllBlocksClearedEvent, type BlockRemovedEvent, type BlockStoredEvent, type KvEvent, type KvEventBatch } from './events';
 import { Float64, MsgpackWriter } from './msgpack-writer';
+import type { Prng } from '@kvr/testing';
 
 export { Float64 };
 
@@ -68,41 +69,9 @@ export function unwrapDecodeResult<T>(result: DecodeResult<T>): T {
 }
 
 /** A small deterministic PRNG (mulberry32) so property tests are reproducible from their seed. */
-export interface Prng {
-  /** Uniform in [0, 1). */
-  next(): number;
-  /** Integer in [0, maxExclusive). */
-  int(maxExclusive: number): number;
-  /** True with probability p. */
-  chance(p: number): boolean;
-  pick<T>(items: readonly T[]): T;
-  uint64(): bigint;
-  bytes(length: number): Uint8Array;
-}
-
-export function createPrng(seed: number): Prng {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
-  };
-  const int = (maxExclusive: number): number => Math.floor(next() * maxExclusive);
-  const uint32 = (): bigint => BigInt(Math.floor(next() * 0x1_0000_0000));
-  return {
-    next,
-    int,
-    chance: (p) => next() < p,
-    pick: <T>(items: readonly T[]): T => {
-      if (items.length === 0) throw new RangeError('pick from an empty list');
-      return items[int(items.length)]!;
-    },
-    uint64: () => (uint32() << 32n) | uint32(),
-    bytes: (length) => Uint8Array.from({ length }, () => int(256)),
-  };
-}
+// The seeded PRNG is the workspace one; re-exported so this lib's tests need one import.
+export { createPrng } from '@kvr/testing';
+export type { Prng } from '@kvr/testing';
 
 /** Hash values at msgpack format boundaries, mixed into random ones. */
 const EDGE_HASHES = [0n, 127n, 128n, 255n, 256n, 65_535n, 65_536n, 0xffff_ffffn, 0x1_0000_0000n, (1n << 63n) - 1n, 1n << 63n, (1n << 63n) + 5n, (1n << 64n) - 1n];

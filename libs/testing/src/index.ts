@@ -10,3 +10,5 @@ export { runCli } from './cli';
 export type { CliResult } from './cli';
 export { runBenchSuite, benchMarkdown } from './bench';
 export type { BenchCase, BenchSuite, BenchCaseResult } from './bench';
+export { createPrng, seededRandom } from './random';
+export type { Prng } from './random';
