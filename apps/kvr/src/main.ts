@@ -7,7 +7,12 @@ import { join } from 'node:path';
  * each other; this launcher loads them by path at run time). Later capabilities add theirs:
  * sim, collector, indexer, tokenizer, load-scorer, gateway, bench, demo.
  */
-const APPS: Record<string, { summary: string; module: string }> = {};
+const APPS: Record<string, { summary: string; module: string }> = {
+  tokenizer: {
+    summary: 'gRPC tokenizer service (llm-d UDS protocol) on a unix socket, rendering prompts exactly as vLLM does',
+    module: 'apps/tokenizer/src/main.js',
+  },
+};
 
 const configSpec: CommandSpec = {
   name: 'kvr config',

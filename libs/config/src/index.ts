@@ -7,4 +7,5 @@ export { IsServiceUrl, IsGrpcTarget } from './validators';
 export { configReference, configReferenceMarkdown, configurationDoc, redactConfig, redactUrlPassword } from './reference';
 export type { ReferenceRow } from './reference';
 export { KvctlConfig } from './schemas/kvctl';
+export { TokenizerConfig, TokenizerModelsConfig, TokenizerUpstreamConfig } from './schemas/tokenizer';
 export { APP_SCHEMAS } from './schemas/registry';

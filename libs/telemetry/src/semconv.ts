@@ -79,3 +79,13 @@ export const METRIC_ROUTE_DECISIONS_TOTAL = 'kvr_gateway_route_decisions_total';
 export const METRIC_SCORER_FALLBACKS_TOTAL = 'kvr_gateway_scorer_fallbacks_total';
 /** Histogram, seconds: time the gateway adds before forwarding (tokenize + score + pick). */
 export const METRIC_ROUTING_OVERHEAD_SECONDS = 'kvr_gateway_routing_overhead_seconds';
+/** Counter, labels `method`, `outcome` (`ok`, `error`): tokenizer service calls. */
+export const METRIC_TOKENIZER_REQUESTS_TOTAL = 'kvr_tokenizer_requests_total';
+/** Histogram, seconds, label `method`: tokenizer service call latency (server side). */
+export const METRIC_TOKENIZER_REQUEST_SECONDS = 'kvr_tokenizer_request_seconds';
+/** Counter, label `method`: token ids returned by the tokenizer service. */
+export const METRIC_TOKENIZER_TOKENS_TOTAL = 'kvr_tokenizer_tokens_total';
+/** Counter, labels `cache`, `outcome` (`hit`, `miss`): tokenizer caches (upstream response cache, prefix caches). */
+export const METRIC_TOKENIZER_CACHE_TOTAL = 'kvr_tokenizer_cache_total';
+/** Counter, labels `upstream`, `reason`: calls to an upstream tokenizer that failed. */
+export const METRIC_TOKENIZER_UPSTREAM_FAILURES_TOTAL = 'kvr_tokenizer_upstream_failures_total';

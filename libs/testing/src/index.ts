@@ -12,3 +12,5 @@ export { runBenchSuite, benchMarkdown } from './bench';
 export type { BenchCase, BenchSuite, BenchCaseResult } from './bench';
 export { createPrng, seededRandom } from './random';
 export type { Prng } from './random';
+export { startApp } from './app-process';
+export type { AppProcess, StartAppOptions } from './app-process';

@@ -59,6 +59,20 @@ export function findBinary(binary: string, installHint: string): string {
   throw new MissingBinaryError(binary, searched, installHint);
 }
 
+/**
+ * Tracks a child started elsewhere (e.g. an app under test) like the servers: killed on process
+ * exit, pid recorded for the global teardown. Returns the function to call once it has exited.
+ */
+export function trackChild(child: ChildProcess): () => void {
+  installExitHook();
+  live.add(child);
+  writePidFile(child.pid);
+  return () => {
+    live.delete(child);
+    removePidFile(child.pid);
+  };
+}
+
 export interface ManagedProcess {
   readonly child: ChildProcess;
   /** Last few KiB of stdout+stderr, for error messages when the server does not come up. */

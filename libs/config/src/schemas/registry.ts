@@ -1,5 +1,6 @@
 import type { SchemaClass } from '../describe';
 import { KvctlConfig } from './kvctl';
+import { TokenizerConfig } from './tokenizer';
 
 /**
  * The config schema of every app, by the name `kvr <app>` and `kvr config <app>` use. Each app
@@ -7,4 +8,5 @@ import { KvctlConfig } from './kvctl';
  */
 export const APP_SCHEMAS: Readonly<Record<string, SchemaClass>> = {
   kvctl: KvctlConfig,
+  tokenizer: TokenizerConfig,
 };

@@ -1,0 +1,5 @@
+export default {
+  displayName: 'tokenizer',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};

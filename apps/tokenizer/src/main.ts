@@ -1,0 +1,125 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, redactConfig, TokenizerConfig } from '@kvr/config';
+import { createLogger, createMetricsRegistry, startTracing } from '@kvr/telemetry';
+import { TokenizerRegistry } from '@kvr/tokenization';
+import { cachedBackend, localBackend, sidecarBackend, startTokenizerServer, vllmRenderBackend, type TokenizerBackend } from '@kvr/tokenizer-grpc';
+import { announceReady, EXIT_CONFIG, helpText, parseCommand, runApp, startAdminServer, UsageError, type CommandSpec, type ParsedValues } from '@kvr/runtime';
+import type { Registry } from 'prom-client';
+
+const APP = 'tokenizer';
+
+export const tokenizerSpec: CommandSpec = {
+  name: 'kvr tokenizer',
+  summary: 'gRPC tokenization.TokenizationService (llm-d UDS tokenizer protocol) on a unix socket, rendering prompts exactly as vLLM does.',
+  options: {
+    config: { type: 'string', description: 'YAML config file (also KVR_CONFIG); see docs/configuration.md#tokenizer', placeholder: 'FILE' },
+    socket: { type: 'string', description: 'Unix socket path (default /tmp/tokenizer/tokenizer-uds.socket; "" disables)', placeholder: 'PATH' },
+    port: { type: 'string', description: 'Also listen for gRPC on TCP 127.0.0.1:N (0 picks a free port)', placeholder: 'N' },
+    'probe-port': { type: 'string', description: 'HTTP port for /healthz, /health, /ready, /metrics (default 8082; 0 picks one)', placeholder: 'N' },
+  },
+  details: 'Prints {"event":"ready","app":"tokenizer","listen":{"grpc":"unix:///…","tcp":"…","http":"http://…"}} when serving.',
+};
+
+function overridesFrom(values: ParsedValues): { overrides: Record<string, unknown>; labels: Record<string, string> } {
+  const overrides: Record<string, unknown> = {};
+  const labels: Record<string, string> = {};
+  if (typeof values['socket'] === 'string') {
+    overrides['socket'] = values['socket'];
+    labels['socket'] = '--socket';
+  }
+  if (typeof values['port'] === 'string') {
+    overrides['tcp'] = `127.0.0.1:${values['port']}`;
+    labels['tcp'] = '--port';
+  }
+  if (typeof values['probe-port'] === 'string') {
+    overrides['probePort'] = Number(values['probe-port']);
+    labels['probePort'] = '--probe-port';
+  }
+  return { overrides, labels };
+}
+
+function buildBackend(config: TokenizerConfig, registry: Registry): TokenizerBackend {
+  const upstream = config.upstream;
+  if (upstream.kind === 'sidecar') return cachedBackend(sidecarBackend(upstream.target, upstream.timeoutMs, config.maxMessageBytes), upstream.responseCacheEntries, registry);
+  if (upstream.kind === 'vllm') return cachedBackend(vllmRenderBackend(upstream.target, upstream.timeoutMs), upstream.responseCacheEntries, registry);
+  const models = config.models;
+  const tokenizers = new TokenizerRegistry({
+    modelDirs: models.dirs,
+    hfHome: models.hfHome || process.env['HF_HOME'] || join(homedir(), '.cache', 'huggingface'),
+    builtinModels: models.builtin,
+    download: {
+      enabled: models.download,
+      endpoint: models.hubEndpoint || process.env['HF_ENDPOINT'] || 'https://huggingface.co',
+      ...(models.hubToken || process.env['HF_TOKEN'] ? { token: models.hubToken || process.env['HF_TOKEN'] } : {}),
+      revision: models.revision,
+    },
+  });
+  return localBackend(tokenizers);
+}
+
+async function start(values: ParsedValues): Promise<{ stop(): Promise<void> }> {
+  const { overrides, labels } = overridesFrom(values);
+  const file = typeof values['config'] === 'string' ? values['config'] : process.env['KVR_CONFIG'];
+  const { config, ignoredEnv } = loadConfig(TokenizerConfig, { app: APP, file, env: process.env, overrides, overrideLabels: labels });
+  const logger = createLogger({ app: APP, level: config.logLevel as 'info' });
+  if (ignoredEnv.length > 0) logger.warn({ ignoredEnv }, 'KVR_ variables that the tokenizer does not use');
+  logger.info({ config: redactConfig(TokenizerConfig, config) }, 'starting');
+  const tracing = startTracing(APP);
+  if (!tracing.enabled) logger.info({ reason: tracing.disabledReason }, 'tracing off');
+
+  const registry = createMetricsRegistry({ app: APP });
+  const backend = buildBackend(config, registry);
+  for (const model of config.models.preload) {
+    await backend.initialize(model);
+    logger.info({ model }, 'model loaded');
+  }
+  const server = await startTokenizerServer({
+    backend,
+    socketPath: config.socket || undefined,
+    tcp: config.tcp || undefined,
+    maxMessageBytes: config.maxMessageBytes,
+    logger,
+    registry,
+  });
+  const admin = await startAdminServer({
+    host: config.probeHost,
+    port: config.probePort,
+    registry,
+    extraRoutes: (req, res) => {
+      if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/healthz') return false;
+      // The reference sidecar's probe answer, so existing probes and dashboards keep working.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: 'healthy', service: 'tokenizer-service', timestamp: Date.now() / 1000, backend: backend.description }));
+      return true;
+    },
+  });
+  announceReady(APP, { grpc: server.socketUrl ?? null, tcp: server.tcpAddress ?? null, http: admin.url });
+  return {
+    async stop() {
+      await server.stop();
+      await admin.close();
+      await tracing.shutdown();
+    },
+  };
+}
+
+/** `kvr tokenizer [--socket PATH] [--port N] [--config FILE]` */
+export async function main(argv: readonly string[]): Promise<number | undefined> {
+  let values: ParsedValues;
+  try {
+    const parsed = parseCommand(tokenizerSpec, argv);
+    if (parsed.help) {
+      process.stdout.write(helpText(tokenizerSpec));
+      return 0;
+    }
+    values = parsed.values;
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`kvr tokenizer: ${err.message}\n\n${helpText(tokenizerSpec)}`);
+    return EXIT_CONFIG;
+  }
+  const bootLogger = createLogger({ app: APP });
+  await runApp({ name: APP, logger: bootLogger, start: () => start(values) });
+  return undefined;
+}

@@ -1,0 +1,5 @@
+export default {
+  displayName: 'tokenization',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};

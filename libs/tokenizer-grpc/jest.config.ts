@@ -1,0 +1,5 @@
+export default {
+  displayName: 'tokenizer-grpc',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};

@@ -1,0 +1,11 @@
+export { BackendError } from './backend';
+export type { TokenizerBackend, BackendErrorCode } from './backend';
+export { localBackend } from './local-backend';
+export { sidecarBackend, vllmRenderBackend } from './upstream-backends';
+export { cachedBackend } from './cached-backend';
+export { startTokenizerServer, ERROR_CODE_METADATA } from './server';
+export type { TokenizerServer, TokenizerServerOptions } from './server';
+export { TokenizerClient } from './client';
+export type { TokenizerClientOptions } from './client';
+export { chatRequestFromProto, messageFromProto, messageToProto } from './convert';
+export { tokenizerProto, grpcTarget } from './proto';

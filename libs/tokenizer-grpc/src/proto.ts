@@ -1,0 +1,32 @@
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { PROTO_LOADER_OPTIONS, protoDir, TOKENIZER_PROTO, type TokenizerProtoGrpcType } from '@kvr/contracts';
+
+let cached: TokenizerProtoGrpcType | undefined;
+
+/** The `tokenization` package loaded from the proto file (once per process). */
+export function tokenizerProto(): TokenizerProtoGrpcType {
+  if (!cached) {
+    const definition = protoLoader.loadSync(TOKENIZER_PROTO, { ...PROTO_LOADER_OPTIONS, includeDirs: [protoDir()] });
+    cached = grpc.loadPackageDefinition(definition) as unknown as TokenizerProtoGrpcType;
+  }
+  return cached;
+}
+
+/**
+ * Channel options matching the reference server and Go client: 100 MiB messages (a 128k-token
+ * prompt is far below that), keepalive so an idle sidecar connection is noticed when it dies.
+ */
+export function channelOptions(maxMessageBytes: number): grpc.ChannelOptions {
+  return {
+    'grpc.max_send_message_length': maxMessageBytes,
+    'grpc.max_receive_message_length': maxMessageBytes,
+    'grpc.keepalive_time_ms': 600_000,
+    'grpc.keepalive_timeout_ms': 10_000,
+  };
+}
+
+/** `unix:///abs/path` for a socket path; host:port targets unchanged. */
+export function grpcTarget(socketPathOrTarget: string): string {
+  return socketPathOrTarget.startsWith('/') ? `unix://${socketPathOrTarget}` : socketPathOrTarget;
+}
