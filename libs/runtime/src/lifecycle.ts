@@ -33,21 +33,12 @@ export const EXIT_CONFIG = 2;
 export async function runApp(options: RunAppOptions): Promise<void> {
   const exit = options.exit ?? ((code: number) => process.exit(code));
   const signals = options.signals ?? process;
-  let running: RunningApp;
-  try {
-    running = await options.start();
-  } catch (err) {
-    reportStartFailure(options.name, options.logger, err);
-    exit(err instanceof ConfigError ? EXIT_CONFIG : EXIT_FAILURE);
-    return;
-  }
+  // Handlers go in before start(): an app announces readiness from inside start(), and a signal
+  // sent right after the ready line must not meet the default action (terminate, no clean-up).
+  let running: RunningApp | undefined;
+  let pendingSignal: string | undefined;
   let stopping = false;
-  const onSignal = (signal: string): void => {
-    if (stopping) {
-      options.logger.warn({ signal }, 'second signal: exiting without waiting for a graceful stop');
-      exit(EXIT_FAILURE);
-      return;
-    }
+  const stopNow = (app: RunningApp, signal: string): void => {
     stopping = true;
     options.logger.info({ signal }, 'stopping');
     const timer = setTimeout(() => {
@@ -55,7 +46,7 @@ export async function runApp(options: RunAppOptions): Promise<void> {
       exit(EXIT_FAILURE);
     }, options.stopTimeoutMs ?? 10_000);
     timer.unref();
-    running
+    app
       .stop()
       .then(() => {
         clearTimeout(timer);
@@ -68,8 +59,25 @@ export async function runApp(options: RunAppOptions): Promise<void> {
         exit(EXIT_FAILURE);
       });
   };
+  const onSignal = (signal: string): void => {
+    if (stopping || pendingSignal !== undefined) {
+      options.logger.warn({ signal }, 'second signal: exiting without waiting for a graceful stop');
+      exit(EXIT_FAILURE);
+      return;
+    }
+    if (running) stopNow(running, signal);
+    else pendingSignal = signal; // still starting: stop as soon as start() returns
+  };
   signals.on('SIGINT', () => onSignal('SIGINT'));
   signals.on('SIGTERM', () => onSignal('SIGTERM'));
+  try {
+    running = await options.start();
+  } catch (err) {
+    reportStartFailure(options.name, options.logger, err);
+    exit(err instanceof ConfigError ? EXIT_CONFIG : EXIT_FAILURE);
+    return;
+  }
+  if (pendingSignal !== undefined) stopNow(running, pendingSignal);
 }
 
 /** Logs why an app could not start; config problems also go to stderr as a readable list. */

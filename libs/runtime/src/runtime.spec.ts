@@ -146,3 +146,30 @@ describe('command-line parsing', () => {
     expect(text).toMatch(/-h, --help\s+Show this help/);
   });
 });
+
+describe('runApp during start-up', () => {
+  it('stops cleanly when the signal arrives while the app is still starting', async () => {
+    const signals = new EventEmitter();
+    const exits: number[] = [];
+    let stopped = 0;
+    let finishStart: () => void = () => undefined;
+    const started = new Promise<void>((resolve) => (finishStart = resolve));
+    const run = runApp({
+      name: 'unit',
+      logger: silent,
+      signals,
+      exit: (code) => exits.push(code),
+      start: async () => {
+        await started;
+        return { stop: async () => void stopped++ };
+      },
+    });
+    signals.emit('SIGTERM');
+    expect(exits).toEqual([]);
+    finishStart();
+    await run;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(stopped).toBe(1);
+    expect(exits).toEqual([EXIT_OK]);
+  });
+});

@@ -11,7 +11,11 @@ export interface ChatContentPart {
   [key: string]: unknown;
 }
 
-/** An OpenAI chat message as a client sends it (extra fields pass through to the template). */
+/**
+ * An OpenAI chat message as a client sends it. Like vLLM, the renderer keeps only the fields
+ * vLLM hands to the template (role, content, tool_calls, reasoning/reasoning_content,
+ * tool_call_id, name, task, developer tools); other fields are accepted and dropped.
+ */
 export interface ChatMessage {
   role: string;
   content?: string | ChatContentPart[] | null;

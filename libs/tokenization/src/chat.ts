@@ -385,6 +385,7 @@ export function renderChatPrompt(request: ChatRenderRequest, ctx: ChatRenderCont
 }
 
 // str.strip()/rstrip() without arguments: Python's whitespace set, not JavaScript's.
+// eslint-disable-next-line no-control-regex -- \x1c-\x1f are whitespace to Python's str.isspace()
 const PY_WS = /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/u;
 function pyStripWs(s: string): string {
   return pyRstripWs(s).replace(new RegExp(`^${PY_WS.source}+`, 'u'), '');

@@ -1,6 +1,6 @@
 import { createPrng } from '@kvr/testing';
 import { analyzeChunking, ChunkPlanner, LLAMA3_SPLIT_PATTERN, type AddedTokenInfo } from './chunking';
-import { ChunkCache, TextEncoder } from './encoder';
+import { ChunkCache, TokenEncoder } from './encoder';
 import { encoderCorpus, mixedText, qwen3Files, tinyTokenizerFiles } from './testing';
 
 // Loading the Qwen3 tokenizer and the reference encodes take seconds on a 2-core machine.
@@ -9,7 +9,7 @@ jest.setTimeout(60_000);
 // Proof obligation of the chunk cache: ids of chunked + cached encoding === ids of encoding the
 // whole text with @huggingface/tokenizers (itself checked against Rust in encoder.spec.ts).
 const qwen = qwen3Files();
-const reference = new TextEncoder(qwen, { cache: null });
+const reference = new TokenEncoder(qwen, { cache: null });
 const whole = (text: string) => reference.encodeUncached(text, false);
 
 function addedTokensOf(json: Record<string, unknown>): AddedTokenInfo[] {
@@ -74,7 +74,7 @@ describe('safe boundaries (Qwen2/Qwen3 pre-tokenizer)', () => {
 describe('chunk cache equals whole-text encoding', () => {
   it('on the corpus, cold and warm, with small and default chunks', () => {
     for (const options of [{ minChars: 16, maxChars: 64, hashModulus: 4 }, {}]) {
-      const encoder = new TextEncoder(qwen, { cache: new ChunkCache(1_000_000), chunking: options });
+      const encoder = new TokenEncoder(qwen, { cache: new ChunkCache(1_000_000), chunking: options });
       for (const text of [...encoderCorpus(5, 30), ...adversarialTexts()]) {
         const expected = whole(text);
         expect(encoder.encode(text, false)).toEqual(expected);
@@ -90,7 +90,7 @@ describe('chunk cache equals whole-text encoding', () => {
     const prefix = mixedText(prng, 24_000);
     const a = prefix + mixedText(prng, 5_000);
     const b = prefix + mixedText(prng, 5_000);
-    const encoder = new TextEncoder(qwen, { cache: new ChunkCache(1_000_000) });
+    const encoder = new TokenEncoder(qwen, { cache: new ChunkCache(1_000_000) });
     const endsA = encoder.chunkEnds(a)!.filter((e) => e < prefix.length - 64);
     const endsB = encoder.chunkEnds(b)!.filter((e) => e < prefix.length - 64);
     expect(endsA.length).toBeGreaterThan(5);
@@ -102,7 +102,7 @@ describe('chunk cache equals whole-text encoding', () => {
   });
 
   it('stays within its token budget and stays correct while evicting', () => {
-    const encoder = new TextEncoder(qwen, { cache: new ChunkCache(3_000), chunking: { minChars: 64, maxChars: 256 } });
+    const encoder = new TokenEncoder(qwen, { cache: new ChunkCache(3_000), chunking: { minChars: 64, maxChars: 256 } });
     const prng = createPrng(5);
     for (let i = 0; i < 30; i++) {
       const text = mixedText(prng, 4_000);
@@ -119,8 +119,8 @@ describe('chunk cache equals whole-text encoding', () => {
       pre_tokenizer: { ...pre, pretokenizers: [{ ...pre.pretokenizers[0], pattern: { Regex: LLAMA3_SPLIT_PATTERN } }, pre.pretokenizers[1]] },
     };
     const files = { tokenizerJson: llamaJson, tokenizerConfig: qwen.tokenizerConfig };
-    const plain = new TextEncoder(files, { cache: null });
-    const cached = new TextEncoder(files, { cache: new ChunkCache(1_000_000), chunking: { minChars: 16, maxChars: 64, hashModulus: 4 } });
+    const plain = new TokenEncoder(files, { cache: null });
+    const cached = new TokenEncoder(files, { cache: new ChunkCache(1_000_000), chunking: { minChars: 16, maxChars: 64, hashModulus: 4 } });
     expect(cached.chunking).toEqual({ chunkable: true });
     for (const text of [...encoderCorpus(8, 15), ...adversarialTexts(), '1234567 89\n12345 word 1'.repeat(40)]) {
       expect(cached.encode(text, false)).toEqual(plain.encodeUncached(text, false));

@@ -2,16 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPrng } from '@kvr/testing';
-import { ChunkCache, TextEncoder } from './encoder';
+import { ChunkCache, TokenEncoder } from './encoder';
 import { encoderCorpus, mixedText, qwen3Files, qwen3FilesDir, rustTokenizer, tinyTokenizerFiles, writeModelDir } from './testing';
 
 // Loading the Qwen3 tokenizer and the reference encodes take seconds on a 2-core machine.
 jest.setTimeout(60_000);
 
 // Oracle: HF Rust `tokenizers` 0.23.2 (napi) on the same tokenizer.json.
-describe('TextEncoder vs the HF Rust tokenizer (Qwen3 tokenizer.json)', () => {
+describe('TokenEncoder vs the HF Rust tokenizer (Qwen3 tokenizer.json)', () => {
   const rust = rustTokenizer(join(qwen3FilesDir(), 'tokenizer.json'));
-  const encoder = new TextEncoder(qwen3Files(), { cache: null });
+  const encoder = new TokenEncoder(qwen3Files(), { cache: null });
   const corpus = encoderCorpus(11, 30);
 
   it('gives the Rust ids on the corpus (add_special_tokens false and true)', async () => {
@@ -56,7 +56,7 @@ describe('TextEncoder vs the HF Rust tokenizer (Qwen3 tokenizer.json)', () => {
   });
 });
 
-describe('TextEncoder special-token rules', () => {
+describe('TokenEncoder special-token rules', () => {
   let dir: string;
   beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'kvr-enc-'))));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -64,7 +64,7 @@ describe('TextEncoder special-token rules', () => {
   it('adds the BOS of a TemplateProcessing post-processor (Llama-3 style), like Rust', async () => {
     const files = tinyTokenizerFiles({ bos: true });
     writeModelDir(join(dir, 'bos'), files);
-    const encoder = new TextEncoder({ tokenizerJson: files['tokenizer.json'], tokenizerConfig: files['tokenizer_config.json'] }, { cache: null });
+    const encoder = new TokenEncoder({ tokenizerJson: files['tokenizer.json'], tokenizerConfig: files['tokenizer_config.json'] }, { cache: null });
     const rust = rustTokenizer(join(dir, 'bos', 'tokenizer.json'));
     const bosId = encoder.tokenId('<|begin_of_text|>')!;
     expect(encoder.specialTemplate()).toEqual({ prefix: [bosId], suffix: [] });
@@ -80,7 +80,7 @@ describe('TextEncoder special-token rules', () => {
   it('rebuilds BOS/EOS from add_bos_token/add_eos_token for LlamaTokenizerFast, as transformers does', () => {
     const files = tinyTokenizerFiles({ bos: true });
     const config = { ...files['tokenizer_config.json'], tokenizer_class: 'LlamaTokenizerFast', add_bos_token: false, add_eos_token: true };
-    const encoder = new TextEncoder({ tokenizerJson: files['tokenizer.json'], tokenizerConfig: config }, { cache: null });
+    const encoder = new TokenEncoder({ tokenizerJson: files['tokenizer.json'], tokenizerConfig: config }, { cache: null });
     const eos = encoder.tokenId('<|im_end|>')!;
     expect(encoder.encode('the', true)).toEqual([...encoder.encode('the', false), eos]);
   });
@@ -90,7 +90,7 @@ describe('TextEncoder special-token rules', () => {
     const trimmed = { ...tokenizerJson, post_processor: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false } };
     writeModelDir(join(dir, 'trim'), { 'tokenizer.json': trimmed, 'tokenizer_config.json': tokenizerConfig });
     const rust = rustTokenizer(join(dir, 'trim', 'tokenizer.json'));
-    const encoder = new TextEncoder({ tokenizerJson: trimmed, tokenizerConfig }, { cache: null });
+    const encoder = new TokenEncoder({ tokenizerJson: trimmed, tokenizerConfig }, { cache: null });
     for (const text of ['a  b   c', ' lead', 'x \n y', '  😀 z  ']) {
       expect(encoder.encodeWithOffsets(text, false).offsets).toEqual((await rust.encode(text, false)).offsets);
     }
@@ -99,13 +99,13 @@ describe('TextEncoder special-token rules', () => {
   it('refuses offsets for a tokenizer it has not analysed', () => {
     const files = tinyTokenizerFiles();
     const json = { ...files['tokenizer.json'], normalizer: { type: 'Lowercase' } };
-    const encoder = new TextEncoder({ tokenizerJson: json, tokenizerConfig: files['tokenizer_config.json'] }, { cache: new ChunkCache(1000) });
+    const encoder = new TokenEncoder({ tokenizerJson: json, tokenizerConfig: files['tokenizer_config.json'] }, { cache: new ChunkCache(1000) });
     expect(() => encoder.encodeWithOffsets('Hi', false)).toThrow(/offsets/);
     expect(encoder.cacheStats()).toMatchObject({ enabled: false, reason: expect.stringContaining('Lowercase') });
   });
 
   it('reports unreadable tokenizer.json as invalid_model_files', () => {
-    expect(() => new TextEncoder({ tokenizerJson: { model: { type: 'Nope' } }, tokenizerConfig: {} }, { cache: null })).toThrow(
+    expect(() => new TokenEncoder({ tokenizerJson: { model: { type: 'Nope' } }, tokenizerConfig: {} }, { cache: null })).toThrow(
       expect.objectContaining({ code: 'invalid_model_files' }),
     );
   });

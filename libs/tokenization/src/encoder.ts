@@ -86,7 +86,7 @@ export interface EncoderOptions {
   chunking?: ChunkPlannerOptions;
 }
 
-export class TextEncoder {
+export class TokenEncoder {
   readonly tokenizer: HfTokenizer;
   readonly addedTokens: readonly AddedTokenInfo[];
   readonly chunking: ChunkingVerdict;
@@ -94,7 +94,6 @@ export class TextEncoder {
   private readonly cache: ChunkCache | null;
   /** null: the post-processor is not understood; `add_special_tokens` goes through the package. */
   private readonly special: SpecialTemplate | null;
-  private readonly addedById = new Map<number, AddedTokenInfo>();
   private readonly addedByContent = new Map<string, AddedTokenInfo>();
   private readonly trimOffsets: boolean;
   private readonly byteLevel: boolean;
@@ -121,7 +120,6 @@ export class TextEncoder {
       normalized: t['normalized'] === undefined ? t['special'] !== true : t['normalized'] === true,
     }));
     for (const t of this.addedTokens) {
-      this.addedById.set(t.id, t);
       this.addedByContent.set(t.content, t);
     }
     this.chunking = analyzeChunking(files.tokenizerJson, files.tokenizerConfig, this.addedTokens);

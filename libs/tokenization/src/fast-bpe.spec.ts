@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPrng } from '@kvr/testing';
-import { TextEncoder } from './encoder';
+import { TokenEncoder } from './encoder';
 import { FastBpe } from './fast-bpe';
 import { encoderCorpus, mixedText, qwen3Files, qwen3FilesDir, rustTokenizer, tinyTokenizerFiles, writeModelDir } from './testing';
 import { HfTokenizer } from './vendor';
@@ -12,16 +12,16 @@ const qwen = qwen3Files();
 
 const SLOW = 60_000; // the package's own encode (the reference) is slow on random text
 
-let decoder: TextEncoder | undefined;
+let decoder: TokenEncoder | undefined;
 /** Text like the benchmark's: random non-special Qwen3 ids, decoded. */
 function randomTokenText(seed: number, tokens: number): string {
   const prng = createPrng(seed);
-  decoder ??= new TextEncoder(qwen, { cache: null });
+  decoder ??= new TokenEncoder(qwen, { cache: null });
   return decoder.tokenizer.decode(Array.from({ length: tokens }, () => prng.int(151_643)), { skip_special_tokens: true });
 }
 
 describe('FastBpe (Qwen3 tokenizer.json)', () => {
-  const encoder = new TextEncoder(qwen, { cache: null });
+  const encoder = new TokenEncoder(qwen, { cache: null });
   const fast = FastBpe.create(qwen.tokenizerJson, encoder.tokenizer, true);
   const rust = rustTokenizer(join(qwen3FilesDir(), 'tokenizer.json'));
 
@@ -53,7 +53,7 @@ describe('FastBpe (Qwen3 tokenizer.json)', () => {
 
   it('gives the same ids from its word cache as on first sight', () => {
     const text = mixedText(createPrng(4), 20_000);
-    const f = FastBpe.create(qwen.tokenizerJson, new TextEncoder(qwen, { cache: null }).tokenizer, true) as FastBpe;
+    const f = FastBpe.create(qwen.tokenizerJson, new TokenEncoder(qwen, { cache: null }).tokenizer, true) as FastBpe;
     const first = f.encode(text);
     expect(f.encode(text)).toEqual(first);
     expect(first).toEqual(encoder.encodeUncached(text, false));
@@ -68,7 +68,7 @@ describe('FastBpe variants', () => {
   it('honours ignore_merges (Llama-3 sets it) like the package and Rust', async () => {
     const json = { ...qwen.tokenizerJson, model: { ...(qwen.tokenizerJson['model'] as object), ignore_merges: true } };
     writeModelDir(join(dir, 'im'), { 'tokenizer.json': json, 'tokenizer_config.json': qwen.tokenizerConfig });
-    const encoder = new TextEncoder({ tokenizerJson: json, tokenizerConfig: qwen.tokenizerConfig }, { cache: null });
+    const encoder = new TokenEncoder({ tokenizerJson: json, tokenizerConfig: qwen.tokenizerConfig }, { cache: null });
     const rust = rustTokenizer(join(dir, 'im', 'tokenizer.json'));
     expect(encoder.fastPath().enabled).toBe(true);
     for (const text of [...encoderCorpus(3, 10), randomTokenText(3, 2000)]) {
@@ -87,7 +87,7 @@ describe('FastBpe variants', () => {
         { id: 400, content: '<mask>', single_word: false, lstrip: true, rstrip: true, normalized: false, special: true },
       ],
     };
-    const encoder = new TextEncoder({ tokenizerJson: json, tokenizerConfig: files['tokenizer_config.json'] }, { cache: null });
+    const encoder = new TokenEncoder({ tokenizerJson: json, tokenizerConfig: files['tokenizer_config.json'] }, { cache: null });
     expect(encoder.fastPath().enabled).toBe(true);
     for (const text of ['a <mask> b', 'a\n\t<mask>\n b', '<mask>  x', 'x  <mask>', ' <mask> <mask> ']) {
       expect(encoder.encode(text, false)).toEqual(encoder.encodeUncached(text, false));

@@ -300,7 +300,7 @@ export class FastBpe {
 
 const BYTE_CHARS = byteChars();
 
-/** UTF-8 bytes of a string; lone surrogates become U+FFFD, as TextEncoder does. */
+/** UTF-8 bytes of a string; lone surrogates become U+FFFD, as the WHATWG TextEncoder does. */
 function utf8(s: string): number[] {
   const out: number[] = [];
   for (let i = 0; i < s.length; i++) {

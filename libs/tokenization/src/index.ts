@@ -15,7 +15,7 @@ export type { ModelSourceKind } from './registry';
 export { HfModelTokenizer } from './model-tokenizer';
 export type { ModelFiles, ModelTokenizerOptions } from './model-tokenizer';
 export { BUILTIN_QWEN3_MODELS, isBuiltinModel } from './builtin-models';
-export { TextEncoder, ChunkCache } from './encoder';
+export { TokenEncoder, ChunkCache } from './encoder';
 export type { CacheStats, TokenizerFiles } from './encoder';
 export { DEFAULT_MULTIMODAL_PLACEHOLDERS } from './chat';
 export type { MultimodalPlaceholders } from './chat';

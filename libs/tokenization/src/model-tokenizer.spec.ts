@@ -1,5 +1,5 @@
 import { TokenizationError } from './api';
-import { ChunkCache, TextEncoder } from './encoder';
+import { ChunkCache, TokenEncoder } from './encoder';
 import { chatTemplatesOf, HfModelTokenizer, specialTokensOf, type ModelFiles } from './model-tokenizer';
 import { WeightedLru } from './lru';
 import { tinyTokenizerFiles } from './testing';
@@ -7,7 +7,7 @@ import { tinyTokenizerFiles } from './testing';
 function tiny(options: Parameters<typeof tinyTokenizerFiles>[0] = {}, extra: Partial<ModelFiles> = {}): HfModelTokenizer {
   const f = tinyTokenizerFiles(options);
   const files: ModelFiles = { tokenizerJson: f['tokenizer.json'], tokenizerConfig: f['tokenizer_config.json'], ...extra };
-  return new HfModelTokenizer('acme/tiny', '/virtual', new TextEncoder(files, { cache: new ChunkCache(10_000) }), files);
+  return new HfModelTokenizer('acme/tiny', '/virtual', new TokenEncoder(files, { cache: new ChunkCache(10_000) }), files);
 }
 
 describe('renderCompletion (vLLM /v1/completions)', () => {
@@ -42,7 +42,7 @@ describe('chat template selection', () => {
     const f = tinyTokenizerFiles();
     const config = { ...f['tokenizer_config.json'], chat_template: [{ name: 'default', template: 'D' }, { name: 'tool_use', template: 'T{{ tools | length }}' }, { name: 'rag', template: 'R' }] };
     const files: ModelFiles = { tokenizerJson: f['tokenizer.json'], tokenizerConfig: config };
-    const tok = new HfModelTokenizer('m', '/v', new TextEncoder(files, { cache: null }), files);
+    const tok = new HfModelTokenizer('m', '/v', new TokenEncoder(files, { cache: null }), files);
     expect(tok.renderChat({ messages: [{ role: 'user', content: 'x' }] }).prompt).toBe('D');
     expect(tok.renderChat({ messages: [{ role: 'user', content: 'x' }], tools: [{ type: 'function', function: { name: 'f' } }] }).prompt).toBe('T1');
     expect(tok.renderChat({ messages: [{ role: 'user', content: 'x' }], chatTemplate: 'rag' }).prompt).toBe('R');

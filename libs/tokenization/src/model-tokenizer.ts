@@ -1,5 +1,5 @@
 /**
- * One loaded model: vLLM's completion and chat rendering over a {@link TextEncoder}.
+ * One loaded model: vLLM's completion and chat rendering over a {@link TokenEncoder}.
  * Pure: files arrive parsed (model-source.ts reads them); rendering and encoding are synchronous.
  */
 import {
@@ -10,7 +10,7 @@ import {
   type TokenizeResult,
 } from './api';
 import { DEFAULT_MULTIMODAL_PLACEHOLDERS, renderChatPrompt, type ModelChatTemplates, type MultimodalPlaceholders } from './chat';
-import { tokenContent, type CacheStats, type TextEncoder } from './encoder';
+import { tokenContent, type CacheStats, type TokenEncoder } from './encoder';
 import { ChatTemplate } from './jinja-python';
 import { WeightedLru } from './lru';
 
@@ -83,7 +83,7 @@ export class HfModelTokenizer implements ModelTokenizer {
   constructor(
     readonly model: string,
     readonly source: string,
-    readonly encoder: TextEncoder,
+    readonly encoder: TokenEncoder,
     files: ModelFiles,
     private readonly options: ModelTokenizerOptions = {},
   ) {

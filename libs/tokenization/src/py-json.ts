@@ -262,6 +262,7 @@ const JSON_ESCAPES: Record<string, string> = {
  * like CPython's `ESCAPE_ASCII`; without it only `"`, `\` and control characters are escaped.
  */
 export function pyJsonString(s: string, ensureAscii: boolean): string {
+  // eslint-disable-next-line no-control-regex -- json.dumps escapes exactly the C0 control characters
   const pattern = ensureAscii ? /[\\"]|[^ -~]/g : /[\\"\u0000-\u001f]/g;
   return `"${s.replace(pattern, (c) => JSON_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}"`;
 }

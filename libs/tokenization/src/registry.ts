@@ -5,7 +5,7 @@
  */
 import { TokenizationError, type TokenizerRegistryOptions } from './api';
 import { BUILTIN_QWEN3_MODELS, isBuiltinModel } from './builtin-models';
-import { ChunkCache, TextEncoder } from './encoder';
+import { ChunkCache, TokenEncoder } from './encoder';
 import { HfModelTokenizer, type ModelFiles } from './model-tokenizer';
 import {
   builtinQwen3Dir,
@@ -25,7 +25,7 @@ export type ModelSourceKind = 'modelDirs' | 'hf-cache' | 'builtin' | 'download';
 
 interface LoadedFiles {
   files: ModelFiles;
-  encoder: TextEncoder;
+  encoder: TokenEncoder;
 }
 
 export class TokenizerRegistry {
@@ -142,7 +142,7 @@ export class TokenizerRegistry {
         const files = await readModelFiles(dir);
         const cacheOption = this.options.encodeCache;
         const cache = cacheOption === false ? null : new ChunkCache(cacheOption?.maxTokens ?? DEFAULT_CACHE_TOKENS);
-        return { files, encoder: new TextEncoder({ tokenizerJson: files.tokenizerJson, tokenizerConfig: files.tokenizerConfig }, { cache }) };
+        return { files, encoder: new TokenEncoder({ tokenizerJson: files.tokenizerJson, tokenizerConfig: files.tokenizerConfig }, { cache }) };
       })();
       this.byDir.set(dir, pending);
       void pending.catch(() => this.byDir.delete(dir));

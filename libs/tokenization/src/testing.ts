@@ -349,7 +349,7 @@ export function renderWithPython(cases: readonly PythonRenderCase[] | { rawJson:
 export function rustTokenizer(tokenizerJsonPath: string): {
   encode(text: string, addSpecialTokens: boolean): Promise<{ ids: number[]; offsets: [number, number][] }>;
 } {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- test-only oracle loaded on demand, never bundled into src
+  // Loaded on demand: a dev-only oracle (64 MB of native binaries), never reached from src/.
   const { Tokenizer } = require('tokenizers') as {
     Tokenizer: { fromFile(path: string): { encode(text: string, pair: null, options: { addSpecialTokens: boolean }): Promise<{ getIds(): number[]; getOffsets(): number[][] }> } };
   };

@@ -38,10 +38,8 @@ interface JinjaModule {
   parse(tokens: unknown[]): unknown;
 }
 
-/* eslint-disable @typescript-eslint/no-require-imports -- ESM-only typings (TS1479); the packages' CJS builds are loaded on purpose */
 const tokenizers = require('@huggingface/tokenizers') as TokenizersModule;
 const jinja = require('@huggingface/jinja') as JinjaModule;
-/* eslint-enable @typescript-eslint/no-require-imports */
 
 export const HfTokenizer = tokenizers.Tokenizer;
 export const Environment = jinja.Environment;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createLogger, createMetricsRegistry } from '@kvr/telemetry';
 import { createPrng, type BenchSuite } from '@kvr/testing';
 import { TokenizerRegistry } from '@kvr/tokenization';
-import { localBackend, startTokenizerServer, TokenizerClient, type TokenizerServer } from '../src/index';
+import { localBackend, startTokenizerServer, TokenizerClient } from '../src/index';
 
 const MODEL = 'Qwen/Qwen3-32B';
 const WORDS = ['cache', 'block', 'router', 'prefix', 'token', 'latency', 'pod', 'index', 'stream', 'event', 'model', 'request', 'the', 'of', 'and', 'to', 'in', 'GPU', 'Kubernetes', 'shared'];
@@ -23,7 +23,6 @@ function text(tokens: number, tag: string): string {
 }
 
 const sharedSystem = text(6_000, 'system');
-let server: TokenizerServer;
 let client: TokenizerClient;
 let counter = 0;
 
@@ -45,7 +44,8 @@ const suite: BenchSuite = {
   setup: async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kvr-tok-bench-'));
     const socketPath = join(dir, 'tok.sock');
-    server = await startTokenizerServer({
+    // Lives until the bench process exits.
+    await startTokenizerServer({
       backend: localBackend(new TokenizerRegistry({})),
       socketPath,
       maxMessageBytes: 100 * 1024 * 1024,

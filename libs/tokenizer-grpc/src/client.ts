@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { TokenizationServiceClient } from '@kvr/contracts';
 import type { ChatRenderRequest, TokenizeResult } from '@kvr/tokenization';
 import { BackendError, type BackendErrorCode } from './backend';
-import { messageToProto } from './convert';
+import { messageToProto, pythonJsonText } from './convert';
 import { channelOptions, grpcTarget, tokenizerProto } from './proto';
 import { ERROR_CODE_METADATA } from './server';
 
@@ -61,11 +61,11 @@ export class TokenizerClient {
         {
           model_name: model,
           messages: request.messages.map(messageToProto),
-          ...(request.tools ? { tools_json: JSON.stringify(request.tools) } : {}),
+          ...(request.tools ? { tools_json: pythonJsonText(request.tools) } : {}),
           chat_template: request.chatTemplate ?? '',
           add_generation_prompt: request.addGenerationPrompt ?? true,
           continue_final_message: request.continueFinalMessage ?? false,
-          ...(request.chatTemplateKwargs ? { chat_template_kwargs: JSON.stringify(request.chatTemplateKwargs) } : {}),
+          ...(request.chatTemplateKwargs ? { chat_template_kwargs: pythonJsonText(request.chatTemplateKwargs) } : {}),
         },
         { deadline },
         cb,

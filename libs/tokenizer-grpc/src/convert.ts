@@ -5,7 +5,7 @@ import type {
   ProtoValueOutput,
   RenderChatCompletionRequestOutput,
 } from '@kvr/contracts';
-import type { ChatContentPart, ChatMessage, ChatRenderRequest } from '@kvr/tokenization';
+import { parsePythonJson, PyFloat, type ChatContentPart, type ChatMessage, type ChatRenderRequest } from '@kvr/tokenization';
 import { BackendError } from './backend';
 
 /**
@@ -14,7 +14,9 @@ import { BackendError } from './backend';
  *  - `content_parts` become the OpenAI `content` array (`type`, `text`, `image_url: {url}`);
  *  - `tool_calls_json` is parsed into `tool_calls`; `tools_json` and `chat_template_kwargs` are JSON;
  *  - an unset `add_generation_prompt` means true.
- * Bad JSON is an INVALID_ARGUMENT, never a crash.
+ * Bad JSON is an INVALID_ARGUMENT, never a crash. JSON is parsed the way Python keeps it
+ * (`parsePythonJson`: `1.0` stays a float, key order kept), because templates print tool schemas
+ * back with `tojson` and a `1.0` printed as `1` changes the prompt's tokens.
  */
 export function chatRequestFromProto(request: RenderChatCompletionRequestOutput): ChatRenderRequest {
   const out: ChatRenderRequest = {
@@ -72,7 +74,7 @@ export function messageToProto(message: ChatMessage): ProtoChatMessage {
   } else if (typeof message.content === 'string') {
     out.content = message.content;
   }
-  if (message.tool_calls) out.tool_calls_json = JSON.stringify(message.tool_calls);
+  if (message.tool_calls) out.tool_calls_json = pythonJsonText(message.tool_calls);
   return out;
 }
 
@@ -86,7 +88,7 @@ function hasField(message: object, field: string): boolean {
 function parseJson<T>(text: string, field: string, shape: 'array' | 'object'): T {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parsePythonJson(text);
   } catch (err) {
     throw new BackendError('invalid_argument', `${field} is not valid JSON: ${(err as Error).message}`);
   }
@@ -114,4 +116,19 @@ function valueFromProto(value: ProtoValueOutput): unknown {
 
 function structFromProto(fields: Record<string, ProtoValueOutput>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(fields).map(([key, value]) => [key, valueFromProto(value)]));
+}
+
+/**
+ * JSON text for values that came from `parsePythonJson` (PyFloat, bigint, order-keeping Map),
+ * so that forwarding a request to an upstream sends the numbers and key order the client sent.
+ */
+export function pythonJsonText(value: unknown): string {
+  if (value instanceof PyFloat) return Number.isInteger(value.value) ? `${value.value}.0` : JSON.stringify(value.value);
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Map) return `{${[...value.entries()].map(([k, v]) => `${JSON.stringify(String(k))}:${pythonJsonText(v)}`).join(',')}}`;
+  if (Array.isArray(value)) return `[${value.map(pythonJsonText).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    return `{${Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => `${JSON.stringify(k)}:${pythonJsonText(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
 }

@@ -7,5 +7,5 @@ export { startTokenizerServer, ERROR_CODE_METADATA } from './server';
 export type { TokenizerServer, TokenizerServerOptions } from './server';
 export { TokenizerClient } from './client';
 export type { TokenizerClientOptions } from './client';
-export { chatRequestFromProto, messageFromProto, messageToProto } from './convert';
+export { chatRequestFromProto, messageFromProto, messageToProto, pythonJsonText } from './convert';
 export { tokenizerProto, grpcTarget } from './proto';
