@@ -1,6 +1,7 @@
 import { blockHashFromBytes } from './block-hash';
 import { captureDecode, DecodeError, type DecodeErrorReason, type DecodeResult } from './errors';
 import {
+  BLOCK_STORED_OPTIONAL_DEFAULTS,
   BLOCK_REMOVED_WIRE_FIELDS,
   BLOCK_STORED_WIRE_FIELDS,
   MIN_BLOCK_REMOVED_FIELDS,
@@ -449,16 +450,7 @@ class BatchDecoder {
 }
 
 function newBlockStoredDraft(): BlockStoredDraft {
-  return {
-    parentBlockHash: null,
-    loraId: null,
-    medium: null,
-    loraName: null,
-    extraKeys: null,
-    groupIdx: null,
-    kvCacheSpecKind: null,
-    kvCacheSpecSlidingWindow: null,
-  };
+  return { ...BLOCK_STORED_OPTIONAL_DEFAULTS };
 }
 
 function newBlockRemovedDraft(): BlockRemovedDraft {

@@ -120,3 +120,18 @@ export const BLOCK_REMOVED_WIRE_FIELDS = ['block_hashes', 'medium', 'group_idx']
  */
 export const MIN_BLOCK_STORED_FIELDS = 4;
 export const MIN_BLOCK_REMOVED_FIELDS = 1;
+
+/**
+ * Values of the BlockStored fields an older vLLM did not send (and that msgspec leaves at their
+ * defaults): what the decoder starts from and what test builders fill in.
+ */
+export const BLOCK_STORED_OPTIONAL_DEFAULTS = {
+  parentBlockHash: null,
+  loraId: null,
+  medium: null,
+  loraName: null,
+  extraKeys: null,
+  groupIdx: null,
+  kvCacheSpecKind: null,
+  kvCacheSpecSlidingWindow: null,
+} as const;

@@ -5,7 +5,7 @@
 import { blockHashFromBytes } from './block-hash';
 import { type WireLayout } from './encode-batch';
 import { type DecodeResult } from './errors';
-import { type AllBlocksClearedEvent, type BlockRemovedEvent, type BlockStoredEvent, type KvEvent, type KvEventBatch } from './events';
+import { BLOCK_STORED_OPTIONAL_DEFAULTS, type AllBlocksClearedEvent, type BlockRemovedEvent, type BlockStoredEvent, type KvEvent, type KvEventBatch } from './events';
 import { Float64, MsgpackWriter } from './msgpack-writer';
 import type { Prng } from '@kvr/testing';
 
@@ -18,16 +18,9 @@ export function blockStoredEvent(fields: Partial<Omit<BlockStoredEvent, 'type'>>
   return {
     type: 'BlockStored',
     blockHashes,
-    parentBlockHash: null,
     tokenIds: fields.tokenIds ?? Array.from({ length: blockHashes.length * blockSize }, (_, i) => i),
     blockSize,
-    loraId: null,
-    medium: null,
-    loraName: null,
-    extraKeys: null,
-    groupIdx: null,
-    kvCacheSpecKind: null,
-    kvCacheSpecSlidingWindow: null,
+    ...BLOCK_STORED_OPTIONAL_DEFAULTS,
     ...fields,
   };
 }
