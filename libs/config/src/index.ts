@@ -3,7 +3,7 @@ export type { LoadConfigOptions, LoadedConfig, CrossFieldRules } from './load';
 export { ConfigError } from './errors';
 export { Doc, Section, fieldsOf } from './describe';
 export type { FieldInfo, FieldOptions, SchemaClass } from './describe';
-export { IsServiceUrl, IsGrpcTarget } from './validators';
+export { IsServiceUrl, IsGrpcTarget, isGrpcTarget, isHostPort } from './validators';
 export { configReference, configReferenceMarkdown, configurationDoc, redactConfig, redactUrlPassword } from './reference';
 export type { ReferenceRow } from './reference';
 export { KvctlConfig } from './schemas/kvctl';

@@ -6,6 +6,9 @@ import {
   APP_SCHEMAS,
   ConfigError,
   configurationDoc,
+  isGrpcTarget,
+  isHostPort,
+  TokenizerConfig,
   configReference,
   configReferenceMarkdown,
   Doc,
@@ -196,5 +199,24 @@ describe('docs/configuration.md', () => {
       expect(rows.length).toBeGreaterThan(0);
       for (const row of rows) expect(`${app}:${row.path}:${row.doc.trim().length > 0}`).toBe(`${app}:${row.path}:true`);
     }
+  });
+});
+
+describe('address checks shared by schemas', () => {
+  it('isHostPort and isGrpcTarget accept what gRPC dials and nothing else', () => {
+    expect(['127.0.0.1:0', 'indexer:50051', '[::1]:65535'].every(isHostPort)).toBe(true);
+    expect(['no-port', 'h:65536', 'unix:///x', ':80'].some(isHostPort)).toBe(false);
+    expect(['unix:///run/tok.sock', 'tok:9000'].every(isGrpcTarget)).toBe(true);
+    expect(['unix://', 'unix:///', 'unix://relative', 'http://h:1'].some(isGrpcTarget)).toBe(false);
+  });
+
+  it('the tokenizer schema uses them for tcp and the sidecar target', () => {
+    const problems = problemsOf(() =>
+      loadConfig(TokenizerConfig, { app: 'tokenizer', env: { KVR_TCP: 'localhost:70000', KVR_UPSTREAM__KIND: 'sidecar', KVR_UPSTREAM__TARGET: 'unix://relative.sock' } }),
+    );
+    expect(problems).toEqual([
+      'tcp: "localhost:70000" is not host:port',
+      'upstream.target must be unix:///path or host:port when upstream.kind is sidecar',
+    ]);
   });
 });

@@ -46,12 +46,20 @@ export function IsGrpcTarget(options: ValidationOptions = {}): PropertyDecorator
       options: { message: '$property must be host:port or unix:///path', ...options },
       validator: {
         validate(value: unknown): boolean {
-          if (typeof value !== 'string') return false;
-          if (value.startsWith('unix://')) return value.length > 'unix://'.length;
-          const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
-          return match !== null && Number(match[2]) <= 65535;
+          return typeof value === 'string' && isGrpcTarget(value);
         },
       },
     });
   };
+}
+
+/** `host:port` (IPv6 in brackets), port 0–65535. */
+export function isHostPort(text: string): boolean {
+  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
+  return match !== null && Number(match[2]) <= 65535;
+}
+
+/** What `IsGrpcTarget` accepts: `host:port`, or `unix:///` followed by an absolute socket path. */
+export function isGrpcTarget(text: string): boolean {
+  return text.startsWith('unix:///') ? text.length > 'unix:///'.length : isHostPort(text);
 }

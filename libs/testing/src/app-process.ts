@@ -2,6 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseReadyLine, type ReadyLine } from '@kvr/runtime';
+import { childEnv } from './cli';
 import { trackChild } from './processes';
 
 export interface AppProcess {
@@ -28,11 +29,7 @@ const WORKSPACE_ROOT = join(__dirname, '..', '..', '..');
  * The process is tracked like the servers: killed on test-process exit and by the global teardown.
  */
 export function startApp(app: string, args: readonly string[], options: StartAppOptions = {}): Promise<AppProcess> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const [key, value] of Object.entries(options.env ?? {})) {
-    if (value === undefined) delete env[key];
-    else env[key] = value;
-  }
+  const env = childEnv(options.env);
   const child = spawn(process.execPath, [join(WORKSPACE_ROOT, 'tools', 'bin', 'kvr.js'), app, ...args], { cwd: WORKSPACE_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
   const untrack = trackChild(child);
   let stderr = '';

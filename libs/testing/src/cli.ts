@@ -20,11 +20,7 @@ export function runCli(
   env: Record<string, string | undefined> = {},
   timeoutMs = 60_000,
 ): Promise<CliResult> {
-  const merged: NodeJS.ProcessEnv = { ...process.env };
-  for (const [key, value] of Object.entries(env)) {
-    if (value === undefined) delete merged[key];
-    else merged[key] = value;
-  }
+  const merged = childEnv(env);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(WORKSPACE_ROOT, 'tools', 'bin', `${name}.js`), ...args], {
       cwd: WORKSPACE_ROOT,
@@ -45,4 +41,14 @@ export function runCli(
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** The current environment with `overrides` applied; a key set to undefined is removed. */
+export function childEnv(overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === undefined) delete env[key];
+    else env[key] = value;
+  }
+  return env;
 }

@@ -1,6 +1,7 @@
 import { IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Max, Min } from 'class-validator';
 import type { CrossFieldRules } from '../load';
 import { Doc, Section } from '../describe';
+import { isGrpcTarget, isHostPort } from '../validators';
 
 /** Where the tokenizer files of each model come from. */
 export class TokenizerModelsConfig {
@@ -98,10 +99,10 @@ export class TokenizerConfig implements CrossFieldRules {
   crossFieldProblems(): string[] {
     const problems: string[] = [];
     if (this.socket === '' && this.tcp === '') problems.push('socket and tcp are both empty: the service would not listen anywhere');
-    if (this.tcp !== '' && !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(this.tcp)) problems.push(`tcp: "${this.tcp}" is not host:port`);
+    if (this.tcp !== '' && !isHostPort(this.tcp)) problems.push(`tcp: "${this.tcp}" is not host:port`);
     if (this.upstream.kind !== 'none' && this.upstream.target === '') problems.push(`upstream.target is required when upstream.kind is ${this.upstream.kind}`);
     if (this.upstream.kind === 'vllm' && !/^https?:\/\//.test(this.upstream.target)) problems.push('upstream.target must be an http(s):// URL when upstream.kind is vllm');
-    if (this.upstream.kind === 'sidecar' && !/^(unix:\/\/\/.+|[A-Za-z0-9.\-[\]:]+:\d+)$/.test(this.upstream.target)) {
+    if (this.upstream.kind === 'sidecar' && !isGrpcTarget(this.upstream.target)) {
       problems.push('upstream.target must be unix:///path or host:port when upstream.kind is sidecar');
     }
     return problems;
