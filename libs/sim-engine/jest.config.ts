@@ -1,0 +1,5 @@
+export default {
+  displayName: 'sim-engine',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};
