@@ -2,7 +2,8 @@
 # Installs the Debian packages the tests and the demo need, when any is missing:
 #   redis-server, nats-server        real servers for integration tests and the demo
 #   python3-zmq, python3-msgpack,    independent vLLM-style publishers and golden fixtures
-#   python3-cbor2, python3-jinja2    (always run with /usr/bin/python3)
+#   python3-cbor2, python3-jinja2,   (always run with /usr/bin/python3)
+#   python3-prometheus-client        the reference Prometheus text parser for /metrics tests
 # Needs root or passwordless sudo when something is missing; does nothing otherwise.
 set -euo pipefail
 
@@ -16,6 +17,7 @@ have_py zmq || missing+=(python3-zmq)
 have_py msgpack || missing+=(python3-msgpack)
 have_py cbor2 || missing+=(python3-cbor2)
 have_py jinja2 || missing+=(python3-jinja2)
+have_py prometheus_client || missing+=(python3-prometheus-client)
 
 if [[ ${#missing[@]} -eq 0 ]]; then
   exit 0

@@ -8,6 +8,10 @@ import { join } from 'node:path';
  * sim, collector, indexer, tokenizer, load-scorer, gateway, bench, demo.
  */
 const APPS: Record<string, { summary: string; module: string }> = {
+  sim: {
+    summary: 'Simulated vLLM pods (one, or a fleet with --pods N): OpenAI API, prefix cache, KV events, vLLM metrics',
+    module: 'apps/vllm-sim/src/main.js',
+  },
   tokenizer: {
     summary: 'gRPC tokenizer service (llm-d UDS protocol) on a unix socket, rendering prompts exactly as vLLM does',
     module: 'apps/tokenizer/src/main.js',

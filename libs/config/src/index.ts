@@ -8,4 +8,5 @@ export { configReference, configReferenceMarkdown, configurationDoc, redactConfi
 export type { ReferenceRow } from './reference';
 export { KvctlConfig } from './schemas/kvctl';
 export { TokenizerConfig, TokenizerModelsConfig, TokenizerUpstreamConfig } from './schemas/tokenizer';
+export { SimConfig, SimKvEventsConfig, SimCacheConfig, SimSchedulerConfig, SimLatencyConfig } from './schemas/sim';
 export { APP_SCHEMAS } from './schemas/registry';

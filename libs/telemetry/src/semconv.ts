@@ -89,3 +89,44 @@ export const METRIC_TOKENIZER_TOKENS_TOTAL = 'kvr_tokenizer_tokens_total';
 export const METRIC_TOKENIZER_CACHE_TOTAL = 'kvr_tokenizer_cache_total';
 /** Counter, labels `upstream`, `reason`: calls to an upstream tokenizer that failed. */
 export const METRIC_TOKENIZER_UPSTREAM_FAILURES_TOTAL = 'kvr_tokenizer_upstream_failures_total';
+
+// ---- vLLM metric names -------------------------------------------------------------------
+// What a vLLM pod exposes on /metrics (vllm/v1/metrics/loggers.py, v0.10–v0.2x; upstream-spec
+// §4.9, §7.1). The simulator emits them; the load scorer scrapes them. Labels: `model_name`
+// (served model) and `engine` ("0"), as vLLM sets them.
+
+/** Gauge: requests being computed (prefill or decode). */
+export const VLLM_NUM_REQUESTS_RUNNING = 'vllm:num_requests_running';
+/** Gauge: requests queued, not yet admitted. */
+export const VLLM_NUM_REQUESTS_WAITING = 'vllm:num_requests_waiting';
+/** Gauge, 0–1: share of KV blocks in use (replaced `vllm:gpu_cache_usage_perc`). */
+export const VLLM_KV_CACHE_USAGE_PERC = 'vllm:kv_cache_usage_perc';
+/** Counter: prompt tokens looked up in the prefix cache. */
+export const VLLM_PREFIX_CACHE_QUERIES_TOTAL = 'vllm:prefix_cache_queries_total';
+/** Counter: prompt tokens found in the prefix cache. */
+export const VLLM_PREFIX_CACHE_HITS_TOTAL = 'vllm:prefix_cache_hits_total';
+/** Gauge = 1 with the cache config as labels (`block_size`, `num_gpu_blocks`, …). */
+export const VLLM_CACHE_CONFIG_INFO = 'vllm:cache_config_info';
+/** Histogram, seconds: arrival to first generated token. */
+export const VLLM_TIME_TO_FIRST_TOKEN_SECONDS = 'vllm:time_to_first_token_seconds';
+/** Histogram, seconds: time between consecutive generated tokens. */
+export const VLLM_INTER_TOKEN_LATENCY_SECONDS = 'vllm:inter_token_latency_seconds';
+/** Histogram, seconds: arrival to last token. */
+export const VLLM_E2E_REQUEST_LATENCY_SECONDS = 'vllm:e2e_request_latency_seconds';
+/** Counter: prompt tokens processed (per request, cached or not). */
+export const VLLM_PROMPT_TOKENS_TOTAL = 'vllm:prompt_tokens_total';
+/** Counter: tokens generated. */
+export const VLLM_GENERATION_TOKENS_TOTAL = 'vllm:generation_tokens_total';
+/** Counter, label `finished_reason`: requests finished. */
+export const VLLM_REQUEST_SUCCESS_TOTAL = 'vllm:request_success_total';
+/** Counter: requests preempted (recomputed later). */
+export const VLLM_NUM_PREEMPTIONS_TOTAL = 'vllm:num_preemptions_total';
+
+// ---- Simulator metrics (beyond vLLM's) ----------------------------------------------------
+
+/** Counter, label `kind` (`live`, `replayed`): KV event batches the simulated pod sent. */
+export const METRIC_SIM_EVENT_BATCHES_TOTAL = 'kvr_sim_event_batches_total';
+/** Counter: replay requests the simulated pod answered. */
+export const METRIC_SIM_REPLAY_REQUESTS_TOTAL = 'kvr_sim_replay_requests_total';
+/** Counter, label `reason`: HTTP requests rejected (OpenAI-style 4xx). */
+export const METRIC_SIM_REJECTED_REQUESTS_TOTAL = 'kvr_sim_rejected_requests_total';

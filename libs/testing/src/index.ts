@@ -14,3 +14,5 @@ export { createPrng, seededRandom } from './random';
 export type { Prng } from './random';
 export { startApp } from './app-process';
 export type { AppProcess, StartAppOptions } from './app-process';
+export { startSimFleet } from './sim-fleet';
+export type { SimFleet, SimPodEndpoints, StartSimFleetOptions } from './sim-fleet';

@@ -21,3 +21,4 @@ export { DEFAULT_MULTIMODAL_PLACEHOLDERS } from './chat';
 export type { MultimodalPlaceholders } from './chat';
 export { ChatTemplate } from './jinja-python';
 export { parsePythonJson, PyFloat } from './py-json';
+export { chatRenderRequestFromOpenAI } from './openai-request';

@@ -1,5 +1,6 @@
 import type { SchemaClass } from '../describe';
 import { KvctlConfig } from './kvctl';
+import { SimConfig } from './sim';
 import { TokenizerConfig } from './tokenizer';
 
 /**
@@ -8,5 +9,6 @@ import { TokenizerConfig } from './tokenizer';
  */
 export const APP_SCHEMAS: Readonly<Record<string, SchemaClass>> = {
   kvctl: KvctlConfig,
+  sim: SimConfig,
   tokenizer: TokenizerConfig,
 };

@@ -1,0 +1,5 @@
+export default {
+  displayName: 'vllm-sim',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};
