@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, relative } from 'node:path';
-import { benchMarkdown, runBenchSuite, type BenchSuite } from '@kvr/testing';
+import { benchMarkdown, runBenchSuite, scenarioMarkdown, type BenchSuite, type ScenarioSuite } from '@kvr/testing';
 
 const ROOT = join(__dirname, '..', '..');
 const DOC = join(ROOT, 'docs', 'benchmarks.md');
@@ -34,12 +34,12 @@ async function main(): Promise<void> {
   if (files.length === 0) throw new Error(`no bench suites found${filter ? ` matching "${filter}"` : ''}`);
   const sections: string[] = [];
   for (const file of files) {
-    const mod = (await import(file)) as { default?: BenchSuite };
+    const mod = (await import(file)) as { default?: BenchSuite | ScenarioSuite };
     const suite = mod.default;
-    if (!suite) throw new Error(`${relative(ROOT, file)} has no default-exported BenchSuite`);
+    if (!suite) throw new Error(`${relative(ROOT, file)} has no default-exported BenchSuite or ScenarioSuite`);
     process.stderr.write(`bench: ${suite.title} (${relative(ROOT, file)})\n`);
-    const results = await runBenchSuite(suite);
-    const section = `${benchMarkdown(suite, results)}\n\n_Source: \`${relative(ROOT, file)}\`_`;
+    const body = 'kind' in suite && suite.kind === 'scenario' ? scenarioMarkdown(suite, await suite.run()) : benchMarkdown(suite as BenchSuite, await runBenchSuite(suite as BenchSuite));
+    const section = `${body}\n\n_Source: \`${relative(ROOT, file)}\`_`;
     process.stdout.write(`${section}\n\n`);
     sections.push(section);
   }

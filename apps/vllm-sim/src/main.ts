@@ -17,7 +17,7 @@ export const simSpec: CommandSpec = {
     model: { type: 'string', description: 'Served model (default Qwen/Qwen3-32B)', placeholder: 'NAME' },
     port: { type: 'string', description: 'HTTP port of the first pod (default 8000; 0 picks free ports)', placeholder: 'N' },
     'zmq-port': { type: 'string', description: 'ZMQ PUB port of the first pod (default 5557; 0 picks)', placeholder: 'N' },
-    'replay-port': { type: 'string', description: 'ZMQ ROUTER replay port of the first pod (default 5558; 0 picks; -1 disables)', placeholder: 'N' },
+    'replay-port': { type: 'string', description: 'ZMQ ROUTER replay port of the first pod (default 5558; 0 picks; --replay-port=-1 disables)', placeholder: 'N' },
     'time-scale': { type: 'string', description: 'Run N times faster than the GPU being imitated (default 1)', placeholder: 'N' },
     'event-format': { type: 'string', description: 'map (vLLM ≥ 0.26) or array (positional)', placeholder: 'FORMAT' },
     'hash-format': { type: 'string', description: 'int (default) or bytes', placeholder: 'FORMAT' },

@@ -91,7 +91,7 @@ export class SimPod {
 
   private constructor(private readonly options: PodOptions) {
     const { config } = options;
-    this.servedModels = [config.model];
+    this.servedModels = [config.model, ...config.loraAdapters];
     this.keyer = createBlockKeyer({ modelName: config.model, blockSize: config.cache.blockSize });
     const vocabulary = options.vocabulary;
     this.engine = new SimEngine(
@@ -301,6 +301,12 @@ export class SimPod {
     throw new ApiError(404, `${method} ${path} not found`, 'NotFoundError', null, 'not_found');
   }
 
+  /** vLLM's LoRARequest for a request naming an adapter: its name, and an id from 1 in config order. */
+  private loraOf(model: string): { loraName: string | null; loraId: number | null } {
+    const index = this.options.config.loraAdapters.indexOf(model);
+    return index < 0 ? { loraName: null, loraId: null } : { loraName: model, loraId: index + 1 };
+  }
+
   private tokenize(request: GenerationRequest): number[] {
     try {
       if (request.kind === 'chat') return this.options.tokenizer.renderChat(request.render).tokenIds;
@@ -326,7 +332,7 @@ export class SimPod {
     const write = (chunk: unknown): void => void res.write(`data: ${JSON.stringify(chunk)}\n\n`);
     try {
       simRequest = this.engine.submit(
-        { id: ids.id, promptTokenIds, maxTokens, cacheSalt: request.cacheSalt },
+        { id: ids.id, promptTokenIds, maxTokens, cacheSalt: request.cacheSalt, ...this.loraOf(request.model) },
         {
           onToken: (_tokenId, index, finished) => {
             const now = performance.now();

@@ -81,3 +81,37 @@ export function benchMarkdown(suite: BenchSuite, results: readonly BenchCaseResu
   }
   return lines.join('\n');
 }
+
+/** One measured quantity of a scenario, with the target it is held against (reported, never asserted). */
+export interface ScenarioRow {
+  name: string;
+  value: number;
+  unit: string;
+  /** e.g. "< 5 s"; empty when the row is context for another. */
+  target?: string;
+  /** Whether the value meets the target; undefined without a target. */
+  met?: boolean;
+}
+
+/**
+ * A whole-system scenario (start a fleet, drive load, read CPU), default-exported by a
+ * `bench/*.bench.ts` file like a micro-benchmark suite. Its rows should include a same-run
+ * reference (e.g. one pod next to eight) so that the report stays readable on a noisy machine.
+ */
+export interface ScenarioSuite {
+  kind: 'scenario';
+  title: string;
+  notes?: string;
+  run(): Promise<ScenarioRow[]>;
+}
+
+export function scenarioMarkdown(suite: ScenarioSuite, rows: readonly ScenarioRow[]): string {
+  const fmt = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: n >= 100 ? 0 : n >= 10 ? 1 : 3 });
+  const lines = [`### ${suite.title}`, ''];
+  if (suite.notes) lines.push(suite.notes, '');
+  lines.push('| measure | value | target | met |', '|---|---:|---|---|');
+  for (const row of rows) {
+    lines.push(`| ${row.name} | ${fmt(row.value)} ${row.unit} | ${row.target ?? ''} | ${row.met === undefined ? '' : row.met ? 'yes' : '**no**'} |`);
+  }
+  return lines.join('\n');
+}

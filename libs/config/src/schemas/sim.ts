@@ -121,6 +121,10 @@ export class SimConfig implements CrossFieldRules {
   @IsString()
   model = 'Qwen/Qwen3-32B';
 
+  @Doc('LoRA adapters served besides the base model (vLLM --lora-modules names); a request naming one computes its blocks under that adapter.', { items: 'string' })
+  @IsString({ each: true })
+  loraAdapters: string[] = [];
+
   @Doc('Pods in this process (a fleet): each has its own ports, cache, scheduler and event stream.')
   @IsInt()
   @Min(1)
@@ -203,6 +207,7 @@ export class SimConfig implements CrossFieldRules {
       }
     }
     if (this.scheduler.maxNumBatchedTokens < this.cache.blockSize) problems.push('scheduler.maxNumBatchedTokens must be at least cache.blockSize');
+    if (this.loraAdapters.includes(this.model)) problems.push(`loraAdapters must not contain the base model ${this.model}`);
     if (!this.kvEvents.topic.includes('{pod}')) problems.push('kvEvents.topic must contain {pod}: the collector takes the pod id from the topic');
     return problems;
   }
