@@ -13,6 +13,10 @@ export const HEADER_POD = 'Kvr-Pod';
 export const HEADER_MODEL = 'Kvr-Model';
 /** The engine's batch sequence number, decimal uint64. */
 export const HEADER_ENGINE_SEQ = 'Kvr-Engine-Seq';
+/** The batch's own `ts` (engine wall clock, seconds, as a decimal). Lets a collector tell a restart from a duplicate. */
+export const HEADER_ENGINE_TS = 'Kvr-Engine-Ts';
+/** When the collector received the batch from the pod (ms since the epoch, decimal). */
+export const HEADER_RECEIVED_AT = 'Kvr-Received-At';
 /**
  * Engine epoch: increases each time the collector sees the engine restart (its sequence went
  * back). (epoch, seq) orders a pod's batches across restarts; the indexer skips anything at or
@@ -26,7 +30,12 @@ export const HEADER_DLQ_REASON = 'Kvr-Dlq-Reason';
 /** JetStream's own de-duplication header; see `messageId`. */
 export const HEADER_MSG_ID = 'Nats-Msg-Id';
 
-export type MessageKind = 'batch' | 'reset';
+/**
+ * `batch`: an event payload. `reset`: forget everything about the pod (restart, unrecoverable
+ * gap, removal). `added` / `removed`: the pod appeared in / left discovery (a removal is followed
+ * by nothing; the indexer clears the pod as for a reset).
+ */
+export type MessageKind = 'batch' | 'reset' | 'added' | 'removed';
 
 export type ResetReason = 'engine_restart' | 'unrecoverable_gap' | 'pod_removed' | 'operator';
 

@@ -16,6 +16,10 @@ export interface NatsServerHandle {
   readonly storeDir: string | undefined;
   /** Stops the server and removes its store. Safe to call twice. */
   stop(): Promise<void>;
+  /** Stops the server process but keeps its store (an outage); `restart()` brings it back. */
+  kill(): Promise<void>;
+  /** Starts the server again on the same port with the same store; resolves when ready. */
+  restart(): Promise<void>;
 }
 
 export interface StartNatsOptions {
@@ -45,7 +49,7 @@ export async function startNats(options: StartNatsOptions = {}): Promise<NatsSer
   const host = '127.0.0.1';
   const args = ['-a', host, '-p', '-1', '--ports_file_dir', dir, '-m', '0'];
   if (storeDir) args.push('-js', '-sd', storeDir);
-  const proc = startManagedProcess(binary, args, dir);
+  let proc = startManagedProcess(binary, args, dir);
   const abortIf = (): string | undefined => (proc.hasExited() ? `nats-server exited early:\n${proc.output()}` : undefined);
   try {
     const port = await waitFor(async () => readPort(dir, proc), {
@@ -58,15 +62,31 @@ export async function startNats(options: StartNatsOptions = {}): Promise<NatsSer
       timeoutMs: options.timeoutMs,
       abortIf,
     });
+    // A restart reuses the port it got (clients reconnect to the same URL) and the store.
+    const restartArgs = args.map((arg, i) => (args[i - 1] === '-p' ? String(port) : arg));
     return {
       url: `nats://${host}:${port}`,
       host,
       port,
-      pid: proc.child.pid,
+      get pid() {
+        return proc.child.pid;
+      },
       storeDir,
       async stop() {
         await proc.stop();
         rmSync(dir, { recursive: true, force: true });
+      },
+      async kill() {
+        await proc.stop();
+      },
+      async restart() {
+        if (!proc.hasExited()) await proc.stop();
+        proc = startManagedProcess(binary, restartArgs, dir);
+        await waitFor(async () => probe(host, port, jetstream), {
+          what: `nats-server to come back on ${host}:${port}`,
+          timeoutMs: options.timeoutMs,
+          abortIf,
+        });
       },
     };
   } catch (err) {

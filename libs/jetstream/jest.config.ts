@@ -1,0 +1,5 @@
+export default {
+  displayName: 'jetstream',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};
