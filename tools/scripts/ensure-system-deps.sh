@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and the demo need, when any is missing:
 #   redis-server, nats-server        real servers for integration tests and the demo
+#   openssl                          certificates for the TLS tests (Kubernetes discovery over HTTPS)
 #   python3-zmq, python3-msgpack,    independent vLLM-style publishers and golden fixtures
 #   python3-cbor2, python3-jinja2,   (always run with /usr/bin/python3)
 #   python3-prometheus-client        the reference Prometheus text parser for /metrics tests
@@ -13,6 +14,7 @@ have_py() { [[ -x /usr/bin/python3 ]] && /usr/bin/python3 -c "import $1" >/dev/n
 
 have_bin redis-server || missing+=(redis-server)
 have_bin nats-server || missing+=(nats-server)
+have_bin openssl || missing+=(openssl)
 have_py zmq || missing+=(python3-zmq)
 have_py msgpack || missing+=(python3-msgpack)
 have_py cbor2 || missing+=(python3-cbor2)

@@ -2,6 +2,7 @@ import { ConfigError } from '@kvr/config';
 import { EXIT_CONFIG, EXIT_FAILURE, helpText, parseCommand, UsageError, type CommandSpec, type ParsedCommand } from '@kvr/runtime';
 import { hashSpec, runHash } from './commands/hash';
 import { runStatus, statusSpec } from './commands/status';
+import { runStream, streamSpec } from './commands/stream';
 import { runTail, tailSpec } from './commands/tail';
 import { processIo, type CommandIo } from './io';
 
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, Command> = {
   status: { spec: statusSpec, run: runStatus },
   hash: { spec: hashSpec, run: runHash },
   tail: { spec: tailSpec, run: runTail },
+  stream: { spec: streamSpec, run: runStream },
 };
 
 function topLevelHelp(): string {

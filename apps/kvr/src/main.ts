@@ -8,6 +8,14 @@ import { join } from 'node:path';
  * sim, collector, indexer, tokenizer, load-scorer, gateway, bench, demo.
  */
 const APPS: Record<string, { summary: string; module: string }> = {
+  collector: {
+    summary: 'ZMQ → NATS JetStream bridge for every pod: ordered, de-duplicated, gaps replayed, restarts detected',
+    module: 'apps/kv-collector/src/main.js',
+  },
+  up: {
+    summary: 'The whole stack locally on free ports: Redis, NATS JetStream, a simulated fleet and the services',
+    module: 'apps/stack/src/main.js',
+  },
   sim: {
     summary: 'Simulated vLLM pods (one, or a fleet with --pods N): OpenAI API, prefix cache, KV events, vLLM metrics',
     module: 'apps/vllm-sim/src/main.js',

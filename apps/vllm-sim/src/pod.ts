@@ -11,7 +11,7 @@ import { SimEngine, type EngineHashAlgo, type SimRequest } from '@kvr/sim-engine
 import { metricsHandler, type Logger } from '@kvr/telemetry';
 import type { ModelTokenizer } from '@kvr/tokenization';
 import type { SimConfig } from '@kvr/config';
-import { EventPublisher } from './event-publisher';
+import { KvEventPublisher } from '@kvr/zmq-events';
 import { createPodMetrics, type PodMetrics } from './metrics';
 import {
   ApiError,
@@ -81,7 +81,7 @@ export class SimPod {
   readonly metrics: PodMetrics;
   readonly servedModels: readonly string[];
   private server!: Server;
-  private publisher: EventPublisher | null = null;
+  private publisher: KvEventPublisher | null = null;
   private endpointsValue!: PodEndpoints;
   private readonly sockets = new Set<Socket>();
   private readonly keyer: BlockKeyer;
@@ -161,7 +161,7 @@ export class SimPod {
     const httpPort = (this.server.address() as AddressInfo).port;
     const id = config.podId !== '' ? config.podId : `${host}:${httpPort}`;
     if (config.kvEvents.enabled) {
-      this.publisher = await EventPublisher.bind({
+      this.publisher = await KvEventPublisher.bind({
         host: config.host,
         pubPort: offsetPort(config.kvEvents.port, index),
         replayPort: config.kvEvents.replayPort < 0 ? null : offsetPort(config.kvEvents.replayPort, index),

@@ -9,4 +9,5 @@ export type { ReferenceRow } from './reference';
 export { KvctlConfig } from './schemas/kvctl';
 export { TokenizerConfig, TokenizerModelsConfig, TokenizerUpstreamConfig } from './schemas/tokenizer';
 export { SimConfig, SimKvEventsConfig, SimCacheConfig, SimSchedulerConfig, SimLatencyConfig } from './schemas/sim';
+export { CollectorConfig, CollectorPublishSettings, CollectorZmqSettings, PodDiscoverySettings, StreamSettings } from './schemas/collector';
 export { APP_SCHEMAS } from './schemas/registry';

@@ -85,7 +85,7 @@ describe('libs/jetstream on a real server', () => {
     while (publisher.offer(message('OUTAGE', 'p', accepted))) accepted++;
     expect(accepted).toBeGreaterThan(20);
     expect(publisher.bufferedBytes).toBeLessThanOrEqual(4_000);
-    await waitFor(() => retries.length > 0, { what: 'a failed publish while NATS is down' });
+    await waitFor(async () => (retries.length > 0 ? true : undefined), { what: 'a failed publish while NATS is down' });
     await nats.restart();
     await publisher.flush();
     const stored = await readAll(jsm, 'OUTAGE');

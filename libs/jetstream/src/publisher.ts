@@ -99,11 +99,19 @@ export class OrderedPublisher {
     return this.retrying;
   }
 
-  /** Queues a message; false when the buffer is full (nothing queued). */
-  offer(message: OutboundMessage): boolean {
+  /** Share of the byte budget in use, 0–1 (may exceed 1 after forced offers). */
+  get fill(): number {
+    return this.bytes / this.maxBufferBytes;
+  }
+
+  /**
+   * Queues a message; false when the buffer is full (nothing queued). `force` ignores the bound:
+   * for small control messages (resets, dead letters) that must not be lost.
+   */
+  offer(message: OutboundMessage, options: { force?: boolean } = {}): boolean {
     if (this.closed) throw new Error('publisher is closed');
     const bytes = sizeOf(message);
-    if (this.bytes + bytes > this.maxBufferBytes && this.unacked > 0) return false;
+    if (!options.force && this.bytes + bytes > this.maxBufferBytes && this.unacked > 0) return false;
     this.slots.push({ message, bytes, acked: false, failed: false, sentAt: 0 });
     this.bytes += bytes;
     this.pump();

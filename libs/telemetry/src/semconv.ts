@@ -130,3 +130,26 @@ export const METRIC_SIM_EVENT_BATCHES_TOTAL = 'kvr_sim_event_batches_total';
 export const METRIC_SIM_REPLAY_REQUESTS_TOTAL = 'kvr_sim_replay_requests_total';
 /** Counter, label `reason`: HTTP requests rejected (OpenAI-style 4xx). */
 export const METRIC_SIM_REJECTED_REQUESTS_TOTAL = 'kvr_sim_rejected_requests_total';
+
+// ---- Collector (beyond the counters above) ----------------------------------------------
+
+/** Counter, label `pod`: batches received from a pod's PUB socket (live) or replay answers (`source`). */
+export const METRIC_COLLECTOR_RECEIVED_TOTAL = 'kvr_collector_batches_received_total';
+/** Counter, labels `pod`, `kind` (`batch`, `reset`, `added`, `removed`): messages JetStream acknowledged as new. */
+export const METRIC_COLLECTOR_PUBLISHED_TOTAL = 'kvr_collector_messages_published_total';
+/** Counter, labels `pod`, `where` (`live`: sequence already published; `stream`: JetStream dropped the msg id). */
+export const METRIC_COLLECTOR_DUPLICATES_TOTAL = 'kvr_collector_duplicates_total';
+/** Counter, labels `pod`, `reason` (`buffer_full`, `queue_full`): batches dropped before publishing (then repaired as a gap). */
+export const METRIC_COLLECTOR_DROPPED_TOTAL = 'kvr_collector_dropped_total';
+/** Histogram, seconds: offer to JetStream acknowledgement. */
+export const METRIC_COLLECTOR_PUBLISH_SECONDS = 'kvr_collector_publish_seconds';
+/** Gauge, label `pod`: seconds from the engine's batch timestamp to its acknowledgement, last batch. */
+export const METRIC_COLLECTOR_POD_LAG_SECONDS = 'kvr_collector_pod_lag_seconds';
+/** Gauge: bytes held for JetStream (unacknowledged). */
+export const METRIC_COLLECTOR_BUFFER_BYTES = 'kvr_collector_buffer_bytes';
+/** Counter: publish rounds that failed and were retried. */
+export const METRIC_COLLECTOR_PUBLISH_RETRIES_TOTAL = 'kvr_collector_publish_retries_total';
+/** Counter: retries after which a later message may precede an earlier one on a subject. */
+export const METRIC_COLLECTOR_POSSIBLE_REORDERS_TOTAL = 'kvr_collector_possible_reorders_total';
+/** Gauge: pods the collector subscribes to. */
+export const METRIC_COLLECTOR_PODS = 'kvr_collector_pods';

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { childEnv } from '@kvr/local-servers';
 
 export interface CliResult {
   code: number | null;
@@ -44,11 +45,3 @@ export function runCli(
 }
 
 /** The current environment with `overrides` applied; a key set to undefined is removed. */
-export function childEnv(overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const [key, value] of Object.entries(overrides)) {
-    if (value === undefined) delete env[key];
-    else env[key] = value;
-  }
-  return env;
-}

@@ -1,18 +1,11 @@
-export { startRedis } from './redis-server';
-export type { RedisServerHandle, StartRedisOptions } from './redis-server';
-export { startNats } from './nats-server';
-export type { NatsServerHandle, StartNatsOptions } from './nats-server';
-export { freePort } from './ports';
-export { findBinary, MissingBinaryError } from './processes';
-export { waitFor } from './wait';
-export type { WaitOptions } from './wait';
+// Servers and app processes come from @kvr/local-servers (shared with `kvr up`); the rest is test-only.
+export { startRedis, startNats, freePort, findBinary, MissingBinaryError, waitFor, startApp } from '@kvr/local-servers';
+export type { RedisServerHandle, StartRedisOptions, NatsServerHandle, StartNatsOptions, WaitOptions, AppProcess, StartAppOptions } from '@kvr/local-servers';
 export { runCli } from './cli';
 export type { CliResult } from './cli';
 export { runBenchSuite, benchMarkdown, scenarioMarkdown } from './bench';
 export type { BenchCase, BenchSuite, BenchCaseResult, ScenarioRow, ScenarioSuite } from './bench';
 export { createPrng, seededRandom } from './random';
 export type { Prng } from './random';
-export { startApp } from './app-process';
-export type { AppProcess, StartAppOptions } from './app-process';
 export { startSimFleet } from './sim-fleet';
 export type { SimFleet, SimPodEndpoints, StartSimFleetOptions } from './sim-fleet';

@@ -1,4 +1,4 @@
-import { startApp, type AppProcess, type StartAppOptions } from './app-process';
+import { startApp, type AppProcess, type StartAppOptions } from '@kvr/local-servers';
 
 /** One simulated pod as `kvr sim` announces it. */
 export interface SimPodEndpoints {

@@ -1,4 +1,5 @@
 import type { SchemaClass } from '../describe';
+import { CollectorConfig } from './collector';
 import { KvctlConfig } from './kvctl';
 import { SimConfig } from './sim';
 import { TokenizerConfig } from './tokenizer';
@@ -8,6 +9,7 @@ import { TokenizerConfig } from './tokenizer';
  * validates exactly this class at start; docs/configuration.md is generated from this table.
  */
 export const APP_SCHEMAS: Readonly<Record<string, SchemaClass>> = {
+  collector: CollectorConfig,
   kvctl: KvctlConfig,
   sim: SimConfig,
   tokenizer: TokenizerConfig,

@@ -1,5 +1,5 @@
 /**
- * vLLM's ZMQ event publisher for one simulated pod (vllm/distributed/kv_events.py
+ * vLLM's ZMQ event publisher, for simulated and test pods (vllm/distributed/kv_events.py
  * `ZmqEventPublisher`, upstream-spec §1.2–1.5):
  *
  * - PUB socket, bound; every batch is `[topic, seq (8 bytes BE), msgpack payload]`, seq from 0,
@@ -15,19 +15,24 @@
  */
 import { Publisher, Router } from 'zeromq';
 import { encodeKvEventBatch, encodeReplayBatch, encodeReplayEnd, encodeSeqFrame, decodeReplayRequest, type KvEventBatch, type ReplayResponseFormat, type WireLayout } from '@kvr/kv-events';
-import type { Logger } from '@kvr/telemetry';
+/** What the publisher logs; a pino logger fits. */
+export interface PublisherLogger {
+  warn(obj: Record<string, unknown>, msg: string): void;
+  error(obj: Record<string, unknown>, msg: string): void;
+}
 
-export interface EventPublisherOptions {
+export interface KvEventPublisherOptions {
   readonly host: string;
   readonly pubPort: number;
   /** null: no replay socket. */
   readonly replayPort: number | null;
-  readonly topic: string;
+  /** The topic frame; a function gets the bound ports (for a pod id made from them). */
+  readonly topic: string | ((ports: { pub: number; replay: number | null }) => string);
   readonly bufferSteps: number;
   readonly hwm: number;
   readonly layout: WireLayout;
   readonly replayFormat: ReplayResponseFormat;
-  readonly logger: Logger;
+  readonly logger: PublisherLogger;
   readonly onSent?: (kind: 'live' | 'replayed') => void;
   readonly onReplayRequest?: () => void;
 }
@@ -44,7 +49,7 @@ function portOf(endpoint: string | null): number {
   return Number(match[1]);
 }
 
-export class EventPublisher {
+export class KvEventPublisher {
   private seq = 0n;
   private readonly buffer: Buffered[] = [];
   private bufferStart = 0;
@@ -53,14 +58,15 @@ export class EventPublisher {
   private closed = false;
 
   private constructor(
-    private readonly options: EventPublisherOptions,
+    private readonly options: KvEventPublisherOptions,
+    readonly topic: string,
     private readonly pub: Publisher,
     private readonly router: Router | null,
     readonly pubPort: number,
     readonly replayPort: number | null,
   ) {}
 
-  static async bind(options: EventPublisherOptions): Promise<EventPublisher> {
+  static async bind(options: KvEventPublisherOptions): Promise<KvEventPublisher> {
     const pub = new Publisher({ sendHighWaterMark: options.hwm, linger: 0 });
     let router: Router | null = null;
     try {
@@ -74,13 +80,11 @@ export class EventPublisher {
       router?.close();
       throw err;
     }
-    const publisher = new EventPublisher(options, pub, router, portOf(pub.lastEndpoint), router ? portOf(router.lastEndpoint) : null);
+    const ports = { pub: portOf(pub.lastEndpoint), replay: router ? portOf(router.lastEndpoint) : null };
+    const topic = typeof options.topic === 'function' ? options.topic(ports) : options.topic;
+    const publisher = new KvEventPublisher(options, topic, pub, router, ports.pub, ports.replay);
     if (router) publisher.replayLoop = publisher.serveReplays(router);
     return publisher;
-  }
-
-  get topic(): string {
-    return this.options.topic;
   }
 
   /** Sequence number the next batch will get. */
@@ -88,12 +92,19 @@ export class EventPublisher {
     return this.seq;
   }
 
-  /** Encodes, buffers and sends one batch (fire and forget; send errors are logged). */
+  /** Encodes, buffers and sends one batch (fire and forget; send errors are logged). Returns its seq. */
   publish(batch: KvEventBatch): bigint {
+    return this.publishPayload(encodeKvEventBatch(batch, this.options.layout));
+  }
+
+  /**
+   * Sends already-encoded payload bytes as the next batch, buffered for replay like any other:
+   * for relaying recorded traffic, and for tests that need bytes no encoder would produce.
+   */
+  publishPayload(payload: Buffer): bigint {
     const seq = this.seq++;
-    const payload = encodeKvEventBatch(batch, this.options.layout);
     this.remember({ seq, payload });
-    const frames = [Buffer.from(this.options.topic, 'utf8'), encodeSeqFrame(seq), payload];
+    const frames = [Buffer.from(this.topic, 'utf8'), encodeSeqFrame(seq), payload];
     this.enqueue(async () => {
       await this.pub.send(frames);
       this.options.onSent?.('live');
@@ -148,7 +159,7 @@ export class EventPublisher {
         // Snapshot now: batches published while the answer is sent arrive on the live stream.
         const entries = this.buffer.slice(this.bufferStart).filter((entry) => entry.seq >= start);
         for (const entry of entries) {
-          await router.send([identity, ...encodeReplayBatch({ topic: this.options.topic, seq: entry.seq, payload: entry.payload }, this.options.replayFormat)]);
+          await router.send([identity, ...encodeReplayBatch({ topic: this.topic, seq: entry.seq, payload: entry.payload }, this.options.replayFormat)]);
           this.options.onSent?.('replayed');
         }
         await router.send([identity, ...encodeReplayEnd(this.options.replayFormat)]);

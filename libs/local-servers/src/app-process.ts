@@ -2,7 +2,6 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseReadyLine, type ReadyLine } from '@kvr/runtime';
-import { childEnv } from './cli';
 import { trackChild } from './processes';
 
 export interface AppProcess {
@@ -21,7 +20,18 @@ export interface StartAppOptions {
   timeoutMs?: number;
 }
 
-const WORKSPACE_ROOT = join(__dirname, '..', '..', '..');
+/** The repository root, from src/ (tests, swc) or dist/libs/local-servers/src/ (compiled). */
+const WORKSPACE_ROOT = __dirname.includes(`${join('dist', 'libs')}`) ? join(__dirname, '..', '..', '..', '..') : join(__dirname, '..', '..', '..');
+
+/** The current environment with `overrides` applied (undefined deletes a variable). */
+export function childEnv(overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === undefined) delete env[key];
+    else env[key] = value;
+  }
+  return env;
+}
 
 /**
  * Starts `kvr <app> …args` as a real process, the way a user does, and resolves once it printed

@@ -1,0 +1,124 @@
+// Collector throughput: block operations per second from pods' ZMQ sockets into JetStream, against
+// a raw JetStream publish of the same bytes from one process with the same window (the baseline,
+// same run, same nats-server). Pods run in a child process; the collector is `kvr collector`, a
+// process of its own, as deployed. Block ops = block hashes carried by the events.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { encodeKvEventBatch, WIRE_LAYOUTS } from '@kvr/kv-events';
+import { ensureStream } from '@kvr/jetstream';
+import { startApp, startNats, waitFor, type ScenarioRow, type ScenarioSuite } from '@kvr/testing';
+
+const PODS = 4;
+const BATCHES_PER_POD = 1_500;
+const BLOCKS = 64;
+const WINDOW = 256;
+const TOTAL_BATCHES = PODS * BATCHES_PER_POD;
+const BLOCK_OPS = TOTAL_BATCHES * BLOCKS;
+
+function quantile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? Number.NaN;
+}
+
+/** Quantile from a Prometheus histogram's cumulative buckets (upper bound of the bucket reaching q). */
+function histogramQuantile(text: string, name: string, q: number): number {
+  const buckets = [...text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"[^}]*\\} (\\d+)`, 'gm'))].map((m) => ({ le: Number(m[1]), count: Number(m[2]) }));
+  const total = buckets[buckets.length - 1]?.count ?? 0;
+  return buckets.find((b) => b.count >= total * q)?.le ?? Number.NaN;
+}
+
+async function rawBaseline(natsUrl: string, payload: Buffer): Promise<{ opsPerSecond: number; p50: number; p99: number }> {
+  const nc = await connect({ servers: natsUrl });
+  const jsm = await jetstreamManager(nc);
+  await ensureStream(jsm, { name: 'RAW', subjects: ['raw.>'], storage: 'file', maxAgeSeconds: 3600, maxBytes: -1, duplicateWindowSeconds: 120, replicas: 1 });
+  const js = jetstream(nc);
+  const latencies: number[] = [];
+  let inFlight = 0;
+  let next = 0;
+  const started = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    const pump = (): void => {
+      while (inFlight < WINDOW && next < TOTAL_BATCHES) {
+        const i = next++;
+        inFlight++;
+        const sent = performance.now();
+        js.publish(`raw.${i % PODS}`, payload, { msgID: `raw:${i}` }).then(
+          () => {
+            latencies.push(performance.now() - sent);
+            inFlight--;
+            if (latencies.length === TOTAL_BATCHES) resolve();
+            else pump();
+          },
+          reject,
+        );
+      }
+    };
+    pump();
+  });
+  const seconds = (performance.now() - started) / 1000;
+  await nc.close();
+  latencies.sort((a, b) => a - b);
+  return { opsPerSecond: BLOCK_OPS / seconds, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99) };
+}
+
+const suite: ScenarioSuite = {
+  kind: 'scenario',
+  title: 'kv-collector: block operations per second, ZMQ → JetStream',
+  notes: `${PODS} pods × ${BATCHES_PER_POD.toLocaleString('en-US')} batches of ${BLOCKS} BlockStored hashes (${BLOCK_OPS.toLocaleString('en-US')} block ops), published by the pods as fast as ZMQ takes them; \`kvr collector\` in its own process publishes to a file-backed stream with a ${WINDOW}-ack window. Baseline: the same payload bytes published straight to JetStream from one process with the same window. Latency: collector offer → PubAck (histogram upper bounds); raw: publish → PubAck. Target: collector within 1.5× of the baseline; goal ≥ 250k block ops/s.`,
+  async run(): Promise<ScenarioRow[]> {
+    const nats = await startNats();
+    const children: { stop(): Promise<unknown> }[] = [];
+    try {
+      const payload = encodeKvEventBatch(
+        {
+          ts: Date.now() / 1000,
+          events: [{ type: 'BlockStored', blockHashes: Array.from({ length: BLOCKS }, (_, i) => BigInt(i + 1) * 0x9e3779b97f4a7c15n % 2n ** 64n), parentBlockHash: null, tokenIds: Array.from({ length: BLOCKS * 16 }, (_, i) => i), blockSize: 16, loraId: null, medium: 'GPU', loraName: null, extraKeys: null, groupIdx: 0, kvCacheSpecKind: 'full_attention', kvCacheSpecSlidingWindow: null }],
+          dataParallelRank: 0,
+        },
+        WIRE_LAYOUTS.map,
+      );
+      const raw = await rawBaseline(nats.url, payload);
+
+      const publisher = spawn(process.execPath, ['--require', '@swc-node/register', join(__dirname, 'pod-publisher.ts'), String(PODS), String(BATCHES_PER_POD), String(BLOCKS)], {
+        env: { ...process.env, SWC_NODE_PROJECT: 'tsconfig.json' },
+        stdio: ['pipe', 'pipe', 'inherit'],
+      });
+      children.push({ stop: async () => publisher.kill('SIGKILL') });
+      const lines = createInterface({ input: publisher.stdout });
+      const iterator = lines[Symbol.asyncIterator]();
+      const pods = JSON.parse(String((await iterator.next()).value)) as { id: string; zmq: string; replay: string | null; model: string }[];
+      const specs = pods.map((p) => ({ address: '127.0.0.1', httpPort: Number(p.id.split(':')[1]), id: p.id, zmqEndpoint: p.zmq, replayEndpoint: p.replay, model: p.model }));
+      const collector = await startApp('collector', ['--probe-port', '0'], { env: { KVR_NATS: nats.url, KVR_DISCOVERY__PODS: JSON.stringify(specs), KVR_LOG_LEVEL: 'warn', KVR_PUBLISH__MAX_PENDING_ACKS: String(WINDOW), ...(process.env['KVR_BENCH_PROFILE'] ? { NODE_OPTIONS: '--cpu-prof --cpu-prof-dir=' + process.env['KVR_BENCH_PROFILE'] } : {}) } });
+      children.push(collector);
+      const nc = await connect({ servers: nats.url });
+      const jsm = await jetstreamManager(nc);
+      const batchCount = async (): Promise<number> => (await jsm.streams.info('KV_EVENTS')).state.messages - PODS; // minus the `added` messages
+      await waitFor(async () => ((await jsm.streams.info('KV_EVENTS')).state.messages >= PODS ? true : undefined), { what: 'the collector to announce the pods' });
+      const started = performance.now();
+      publisher.stdin.write('go\n');
+      await waitFor(async () => ((await batchCount()) >= TOTAL_BATCHES ? true : undefined), { what: 'every batch in the stream', timeoutMs: 300_000 });
+      const seconds = (performance.now() - started) / 1000;
+      const stored = await batchCount();
+      await nc.close();
+      const metrics = await (await fetch(`${String(collector.listen['http'])}/metrics`)).text();
+      const collectorOps = BLOCK_OPS / seconds;
+      const dropped = [...metrics.matchAll(/^kvr_collector_dropped_total\{[^}]*\} (\d+)/gm)].reduce((s, m) => s + Number(m[1]), 0);
+      return [
+        { name: 'raw JetStream publish (baseline)', value: raw.opsPerSecond, unit: 'block ops/s' },
+        { name: 'collector, ZMQ → JetStream', value: collectorOps, unit: 'block ops/s', target: '≥ 250,000', met: collectorOps >= 250_000 },
+        { name: 'baseline ÷ collector', value: raw.opsPerSecond / collectorOps, unit: '×', target: '≤ 1.5', met: raw.opsPerSecond / collectorOps <= 1.5 },
+        { name: 'raw publish latency p50 / p99', value: raw.p50, unit: `ms / ${raw.p99.toFixed(1)} ms` },
+        { name: 'collector publish latency p50 (≤)', value: histogramQuantile(metrics, 'kvr_collector_publish_seconds', 0.5) * 1000, unit: 'ms' },
+        { name: 'collector publish latency p99 (≤)', value: histogramQuantile(metrics, 'kvr_collector_publish_seconds', 0.99) * 1000, unit: 'ms' },
+        { name: 'batches stored / sent', value: stored, unit: `of ${TOTAL_BATCHES} (dropped and replayed: ${dropped})` },
+      ];
+    } finally {
+      for (const child of children.reverse()) await child.stop();
+      await nats.stop();
+    }
+  },
+};
+
+export default suite;

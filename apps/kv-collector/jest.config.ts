@@ -1,0 +1,5 @@
+export default {
+  displayName: 'kv-collector',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};

@@ -1,0 +1,311 @@
+/**
+ * One pod's path from its PUB socket to JetStream. Messages are handled strictly one at a time
+ * (a lane), so replays and epoch bumps happen in order with the live stream: while a gap is being
+ * filled, newer live batches wait in the lane, and afterwards the ones already replayed are
+ * recognised as duplicates.
+ */
+import { Subscriber } from 'zeromq';
+import { context, propagation, trace, type Span } from '@opentelemetry/api';
+import type { JetStreamManager } from '@nats-io/jetstream';
+import {
+  HEADER_DLQ_REASON,
+  HEADER_ENGINE_SEQ,
+  HEADER_ENGINE_TS,
+  HEADER_EPOCH,
+  HEADER_KIND,
+  HEADER_MODEL,
+  HEADER_POD,
+  HEADER_RECEIVED_AT,
+  HEADER_RESET_REASON,
+  deadLetterSubject,
+  eventsSubject,
+  messageId,
+  partitionForPod,
+  type MessageKind,
+  type ResetReason,
+} from '@kvr/contracts';
+import type { DiscoveredPod } from '@kvr/discovery';
+import { fillGap, PodPosition } from '@kvr/ingest';
+import { lastStoredPosition, type EpochStore, type OrderedPublisher } from '@kvr/jetstream';
+import { decodeKvEventMessage, type DecodeError } from '@kvr/kv-events';
+import { productTracer, semconv, type Logger } from '@kvr/telemetry';
+import type { CollectorMetrics } from './metrics';
+import { requestReplay } from '@kvr/zmq-events';
+
+export interface IngestSettings {
+  readonly partitions: number;
+  readonly stream: string;
+  readonly topicPrefix: string;
+  readonly maxQueuedBatches: number;
+  readonly replayIdleTimeoutMs: number;
+  readonly replayTimeoutMs: number;
+  readonly replayEnabled: boolean;
+}
+
+export interface IngestDeps {
+  readonly settings: IngestSettings;
+  readonly publisher: OrderedPublisher;
+  readonly jsm: JetStreamManager;
+  readonly epochs: EpochStore;
+  readonly metrics: CollectorMetrics;
+  readonly logger: Logger;
+}
+
+interface Received {
+  readonly frames: Buffer[];
+  readonly receivedAt: number;
+}
+
+/** Above this share of the publish buffer, batches are dropped (and repaired later) rather than replayed into it. */
+const BUFFER_HIGH_WATER = 0.9;
+
+/** NATS header values are one line of printable text. */
+function headerText(text: string, max = 400): string {
+  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, max);
+}
+
+export class PodIngest {
+  private readonly sub = new Subscriber({ linger: 0 });
+  private readonly queue: Received[] = [];
+  private draining = false;
+  private drained: Promise<void> = Promise.resolve();
+  private announced: Promise<void> = Promise.resolve();
+  private loop: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private position: PodPosition | null = null;
+  private subject = '';
+  private model = '';
+  private deadLetterCount = 0;
+  private readonly partition: number;
+  private readonly labels: { pod: string };
+
+  constructor(
+    readonly pod: DiscoveredPod,
+    private readonly deps: IngestDeps,
+  ) {
+    this.partition = partitionForPod(pod.id, deps.settings.partitions);
+    this.labels = { pod: pod.id };
+    this.model = pod.model ?? '';
+  }
+
+  start(): void {
+    this.sub.connect(this.pod.zmqEndpoint);
+    this.sub.subscribe(this.deps.settings.topicPrefix);
+    // `added` goes out before any batch of the pod: the lane waits for it.
+    this.announced = this.publishControl('added', null);
+    this.announced.catch((err: unknown) => this.deps.logger.warn({ err, pod: this.pod.id }, 'could not announce the pod (added message)'));
+    this.loop = this.receive();
+    this.deps.logger.info({ pod: this.pod.id, zmq: this.pod.zmqEndpoint, replay: this.pod.replayEndpoint, partition: this.partition }, 'subscribed to pod');
+  }
+
+  /** Stops receiving and finishes what is queued. `removed`: also tell the indexer the pod is gone. */
+  async stop(removed: boolean): Promise<void> {
+    this.stopped = true;
+    this.sub.close();
+    await this.loop;
+    await this.drained;
+    await this.announced.catch(() => undefined);
+    if (removed) await this.publishControl('removed', this.position?.seq ?? null);
+  }
+
+  private async receive(): Promise<void> {
+    try {
+      for await (const frames of this.sub) {
+        const item = { frames, receivedAt: Date.now() };
+        if (this.queue.length >= this.deps.settings.maxQueuedBatches) {
+          // Not lost: the next batch handled shows a gap, repaired by replay or a reset.
+          this.deps.metrics.dropped.inc({ ...this.labels, reason: 'queue_full' });
+          continue;
+        }
+        this.queue.push(item);
+        if (!this.draining) this.drained = this.drain();
+      }
+    } catch (err) {
+      if (!this.stopped) this.deps.logger.error({ err, pod: this.pod.id }, 'ZMQ receive failed');
+    }
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) {
+        const item = this.queue.shift() as Received;
+        try {
+          await this.handle(item);
+        } catch (err) {
+          // The batch is not published and the position did not move: the next batch shows a gap.
+          this.deps.metrics.dropped.inc({ ...this.labels, reason: 'error' });
+          this.deps.logger.error({ err, pod: this.pod.id }, 'batch handling failed; it will be repaired as a gap');
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async handle(item: Received): Promise<void> {
+    await this.announced.catch(() => undefined);
+    const decoded = decodeKvEventMessage(item.frames);
+    if (!decoded.ok) return this.deadLetter(item, decoded.error);
+    const { topic, seq, batch } = decoded.value;
+    this.deps.metrics.received.inc({ ...this.labels, source: 'live' });
+    if (topic.podId !== this.pod.id && topic.conventional) {
+      this.deps.logger.debug({ pod: this.pod.id, topicPod: topic.podId }, 'topic names another pod id; the discovered id is used');
+    }
+    if (this.deps.publisher.fill > BUFFER_HIGH_WATER) {
+      this.deps.metrics.dropped.inc({ ...this.labels, reason: 'buffer_full' });
+      return;
+    }
+    const position = await this.ensurePosition(topic.model || this.model);
+    const payload = item.frames[2] as Buffer;
+    for (;;) {
+      const decision = position.decide(seq, batch.ts);
+      if (decision.kind === 'publish') return void this.publishBatch(seq, batch.ts, payload, item.receivedAt);
+      if (decision.kind === 'duplicate') return void this.deps.metrics.duplicates.inc({ ...this.labels, where: 'live' });
+      if (decision.kind === 'restart') {
+        const epoch = await this.deps.epochs.bump(this.pod.id, position.epoch);
+        this.deps.logger.warn({ pod: this.pod.id, epoch, seq: seq.toString() }, 'engine restart: sequence went back; new epoch, pod reset');
+        position.newEpoch(epoch);
+        this.publishReset('engine_restart', seq, batch.ts);
+        continue;
+      }
+      // A gap: [from, to] never reached us (collector away, ZMQ drop, first contact with a running pod).
+      this.deps.metrics.gaps.inc(this.labels);
+      if (!(await this.repairGap(decision.from, decision.to, seq, batch.ts))) return; // deferred: try with a later batch
+    }
+  }
+
+  /**
+   * Fills [from, to] from the pod's replay buffer; when it cannot, publishes a reset so the
+   * indexer forgets the pod instead of keeping a wrong picture. False when the repair must wait
+   * (the publish buffer filled up mid-replay): the position stays, a later batch retries.
+   */
+  private async repairGap(from: bigint, to: bigint, currentSeq: bigint, currentTs: number): Promise<boolean> {
+    const position = this.position as PodPosition;
+    const endpoint = this.deps.settings.replayEnabled ? this.pod.replayEndpoint : null;
+    let reason = 'no replay socket';
+    if (endpoint) {
+      const span = productTracer().startSpan(semconv.SPAN_COLLECTOR_REPLAY, { attributes: { [semconv.ATTR_POD_ID]: this.pod.id, [semconv.ATTR_EVENT_SEQ]: from.toString() } });
+      const result = await requestReplay(endpoint, from, { idleTimeoutMs: this.deps.settings.replayIdleTimeoutMs, totalTimeoutMs: this.deps.settings.replayTimeoutMs });
+      span.end();
+      const { fill, complete } = fillGap(from, to, result.batches);
+      for (const replayed of fill) {
+        this.deps.metrics.received.inc({ ...this.labels, source: 'replay' });
+        if (!this.publishBatch(replayed.seq, replayed.batch.ts, replayed.payload, Date.now())) {
+          this.deps.metrics.replays.inc({ ...this.labels, outcome: 'deferred' });
+          return false;
+        }
+      }
+      if (complete) {
+        this.deps.metrics.replays.inc({ ...this.labels, outcome: 'filled' });
+        this.deps.logger.info({ pod: this.pod.id, from: from.toString(), to: to.toString() }, 'gap filled by replay');
+        return true;
+      }
+      reason = result.error ?? (fill.length === 0 ? "the pod's replay buffer no longer holds the gap" : `replay stopped at ${(from + BigInt(fill.length)).toString()}`);
+      this.deps.metrics.replays.inc({ ...this.labels, outcome: 'unrecoverable' });
+    } else {
+      this.deps.metrics.replays.inc({ ...this.labels, outcome: 'unavailable' });
+    }
+    const missingFrom = position.seq === null ? from : position.seq + 1n;
+    this.deps.logger.warn({ pod: this.pod.id, from: missingFrom.toString(), to: to.toString(), reason }, 'unrecoverable gap: pod reset');
+    this.publishReset('unrecoverable_gap', currentSeq, currentTs);
+    position.skipTo(to, currentTs);
+    return true;
+  }
+
+  /** The pod's position: epoch from the shared store, last published batch from the stream. */
+  private async ensurePosition(model: string): Promise<PodPosition> {
+    if (this.position && model === this.model) return this.position;
+    this.model = model;
+    this.subject = eventsSubject({ partition: this.partition, model, podId: this.pod.id });
+    const epoch = await this.deps.epochs.current(this.pod.id);
+    const stored = await lastStoredPosition(this.deps.jsm, this.deps.settings.stream, this.subject);
+    let start = { epoch, seq: null as bigint | null, ts: null as number | null };
+    if (stored && stored.epoch === epoch) {
+      if (stored.kind === 'batch') start = { epoch, seq: stored.seq, ts: stored.ts };
+      // A reset was published just before batch `seq` (which may not have made it): resume before it.
+      else if (stored.kind === 'reset' && stored.seq !== null && stored.seq > 0n) start = { epoch, seq: stored.seq - 1n, ts: stored.ts };
+    } else if (stored && stored.epoch > epoch) {
+      this.deps.logger.warn({ pod: this.pod.id, stored: stored.epoch, kv: epoch }, 'the stream holds a newer epoch than the epoch store; using the stream');
+      start = { epoch: stored.epoch, seq: stored.kind === 'batch' ? stored.seq : null, ts: stored.kind === 'batch' ? stored.ts : null };
+    }
+    this.position = new PodPosition(start);
+    this.deps.logger.info({ pod: this.pod.id, epoch: start.epoch, resumeAfter: start.seq?.toString() ?? null, subject: this.subject }, 'pod position');
+    return this.position;
+  }
+
+  private headers(kind: MessageKind, epoch: number, seq: bigint | null, ts: number | null, receivedAt: number): Record<string, string> {
+    return {
+      [HEADER_KIND]: kind,
+      [HEADER_POD]: this.pod.id,
+      [HEADER_MODEL]: headerText(this.model),
+      [HEADER_EPOCH]: String(epoch),
+      [HEADER_ENGINE_SEQ]: seq === null ? '' : seq.toString(),
+      [HEADER_ENGINE_TS]: ts === null ? '' : String(ts),
+      [HEADER_RECEIVED_AT]: String(receivedAt),
+    };
+  }
+
+  /** Offers one batch; false (position unchanged) when the buffer is full. */
+  private publishBatch(seq: bigint, ts: number, payload: Buffer, receivedAt: number): boolean {
+    const position = this.position as PodPosition;
+    const epoch = position.epoch;
+    const span: Span = productTracer().startSpan(semconv.SPAN_COLLECTOR_PUBLISH, {
+      attributes: { [semconv.ATTR_POD_ID]: this.pod.id, [semconv.ATTR_EVENT_SEQ]: seq.toString(), [semconv.ATTR_PARTITION]: this.partition },
+    });
+    const headers = this.headers('batch', epoch, seq, ts, receivedAt);
+    propagation.inject(trace.setSpan(context.active(), span), headers);
+    const accepted = this.deps.publisher.offer({
+      subject: this.subject,
+      data: payload,
+      headers,
+      msgId: messageId('batch', this.pod.id, epoch, seq),
+      onAck: (ack) => {
+        span.end();
+        if (ack.duplicate) this.deps.metrics.duplicates.inc({ ...this.labels, where: 'stream' });
+        else this.deps.metrics.published.inc({ ...this.labels, kind: 'batch' });
+        this.deps.metrics.podLag.set(this.labels, Math.max(0, Date.now() / 1000 - ts));
+      },
+    });
+    if (!accepted) {
+      span.end();
+      this.deps.metrics.dropped.inc({ ...this.labels, reason: 'buffer_full' });
+      return false;
+    }
+    position.published(seq, ts);
+    return true;
+  }
+
+  private publishReset(reason: ResetReason, beforeSeq: bigint, ts: number): void {
+    const position = this.position as PodPosition;
+    this.deps.metrics.resets.inc({ ...this.labels, reason });
+    const headers = { ...this.headers('reset', position.epoch, beforeSeq, ts, Date.now()), [HEADER_RESET_REASON]: reason };
+    // Same id from every replica that sees the same restart or gap, so JetStream keeps one.
+    const id = messageId('reset', this.pod.id, position.epoch, reason === 'engine_restart' ? 0n : beforeSeq);
+    this.deps.publisher.offer({ subject: this.subject, data: Buffer.alloc(0), headers, msgId: id, onAck: (ack) => void (ack.duplicate || this.deps.metrics.published.inc({ ...this.labels, kind: 'reset' })) }, { force: true });
+  }
+
+  /** `added` / `removed` lifecycle messages on the pod's subject. */
+  private async publishControl(kind: 'added' | 'removed', lastSeq: bigint | null): Promise<void> {
+    const epoch = this.position?.epoch ?? (await this.deps.epochs.current(this.pod.id));
+    const subject = this.subject || eventsSubject({ partition: this.partition, model: this.model, podId: this.pod.id });
+    const headers = this.headers(kind, epoch, lastSeq, null, Date.now());
+    const id = messageId(kind, this.pod.id, epoch, lastSeq === null ? 0n : lastSeq + 1n);
+    this.deps.publisher.offer({ subject, data: Buffer.alloc(0), headers, msgId: id, onAck: (ack) => void (ack.duplicate || this.deps.metrics.published.inc({ ...this.labels, kind })) }, { force: true });
+  }
+
+  private deadLetter(item: Received, error: DecodeError): void {
+    this.deps.metrics.deadLetters.inc({ ...this.labels, reason: error.reason });
+    this.deps.logger.warn({ pod: this.pod.id, reason: error.reason, detail: error.message, frames: item.frames.length }, 'undecodable payload dead-lettered');
+    const data = item.frames.length === 3 ? (item.frames[2] as Buffer) : Buffer.concat(item.frames);
+    this.deps.publisher.offer(
+      {
+        subject: deadLetterSubject(this.pod.id),
+        data,
+        headers: { [HEADER_POD]: this.pod.id, [HEADER_DLQ_REASON]: error.reason, 'Kvr-Dlq-Detail': headerText(error.message), [HEADER_RECEIVED_AT]: String(item.receivedAt) },
+        msgId: `dlq:${this.pod.id}:${item.receivedAt}:${this.deadLetterCount++}`,
+      },
+      { force: true },
+    );
+  }
+}

@@ -1,0 +1,5 @@
+export default {
+  displayName: 'stack',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};

@@ -1,0 +1,5 @@
+export default {
+  displayName: 'discovery',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};

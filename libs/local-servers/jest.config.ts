@@ -1,0 +1,5 @@
+export default {
+  displayName: 'local-servers',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};

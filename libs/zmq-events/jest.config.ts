@@ -1,0 +1,5 @@
+export default {
+  displayName: 'zmq-events',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};
