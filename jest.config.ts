@@ -13,5 +13,6 @@ const projects = ['apps', 'libs', 'tools'].flatMap((group) =>
     : [],
 );
 
-const config: Config = { projects };
+// testTimeout is a global option: in a multi-project run the projects' own value is ignored.
+const config: Config = { projects, testTimeout: 30_000 };
 export default config;

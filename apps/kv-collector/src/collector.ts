@@ -63,7 +63,16 @@ export class Collector {
 
   static async start(config: CollectorConfig, logger: Logger, registry: Registry, source: PodSource = podSourceFor(config, logger)): Promise<Collector> {
     const instance = config.instance || `${hostname()}-${process.pid}`;
-    const nc = await connect({ servers: config.nats.split(',').map((s) => s.trim()), name: `kv-collector ${instance}`, maxReconnectAttempts: -1, reconnectTimeWait: 250, waitOnFirstConnect: true });
+    // noAsyncTraces: otherwise nats.js builds two Error objects (stack traces) per request, about
+    // half of the collector's per-batch CPU (measured, docs/benchmarks.md); errors still carry messages.
+    const nc = await connect({
+      servers: config.nats.split(',').map((s) => s.trim()),
+      name: `kv-collector ${instance}`,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      waitOnFirstConnect: true,
+      noAsyncTraces: true,
+    });
     try {
       const jsm = await jetstreamManager(nc);
       const events = await ensureStream(jsm, streamSpec(config.stream, [ALL_EVENTS_FILTER]));

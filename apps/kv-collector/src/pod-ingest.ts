@@ -27,7 +27,7 @@ import {
 import type { DiscoveredPod } from '@kvr/discovery';
 import { fillGap, PodPosition } from '@kvr/ingest';
 import { lastStoredPosition, type EpochStore, type OrderedPublisher } from '@kvr/jetstream';
-import { decodeKvEventMessage, type DecodeError } from '@kvr/kv-events';
+import { inspectKvEventMessage, type DecodeError } from '@kvr/kv-events';
 import { productTracer, semconv, type Logger } from '@kvr/telemetry';
 import type { CollectorMetrics } from './metrics';
 import { requestReplay } from '@kvr/zmq-events';
@@ -70,6 +70,7 @@ export class PodIngest {
   private draining = false;
   private drained: Promise<void> = Promise.resolve();
   private announced: Promise<void> = Promise.resolve();
+  private announcedDone = false;
   private loop: Promise<void> = Promise.resolve();
   private stopped = false;
   private position: PodPosition | null = null;
@@ -78,6 +79,12 @@ export class PodIngest {
   private deadLetterCount = 0;
   private readonly partition: number;
   private readonly labels: { pod: string };
+  /** Per-batch series, bound once: prom-client hashes a label set on every unbound call. */
+  private readonly receivedLive: { inc(): void };
+  private readonly duplicateLive: { inc(): void };
+  private readonly duplicateStream: { inc(): void };
+  private readonly publishedBatch: { inc(): void };
+  private readonly lag: { set(value: number): void };
 
   constructor(
     readonly pod: DiscoveredPod,
@@ -85,6 +92,12 @@ export class PodIngest {
   ) {
     this.partition = partitionForPod(pod.id, deps.settings.partitions);
     this.labels = { pod: pod.id };
+    const metrics = deps.metrics;
+    this.receivedLive = metrics.received.labels({ pod: pod.id, source: 'live' });
+    this.duplicateLive = metrics.duplicates.labels({ pod: pod.id, where: 'live' });
+    this.duplicateStream = metrics.duplicates.labels({ pod: pod.id, where: 'stream' });
+    this.publishedBatch = metrics.published.labels({ pod: pod.id, kind: 'batch' });
+    this.lag = metrics.podLag.labels({ pod: pod.id });
     this.model = pod.model ?? '';
   }
 
@@ -92,7 +105,7 @@ export class PodIngest {
     this.sub.connect(this.pod.zmqEndpoint);
     this.sub.subscribe(this.deps.settings.topicPrefix);
     // `added` goes out before any batch of the pod: the lane waits for it.
-    this.announced = this.publishControl('added', null);
+    this.announced = this.publishControl('added', null).finally(() => (this.announcedDone = true));
     this.announced.catch((err: unknown) => this.deps.logger.warn({ err, pod: this.pod.id }, 'could not announce the pod (added message)'));
     this.loop = this.receive();
     this.deps.logger.info({ pod: this.pod.id, zmq: this.pod.zmqEndpoint, replay: this.pod.replayEndpoint, partition: this.partition }, 'subscribed to pod');
@@ -131,7 +144,10 @@ export class PodIngest {
       while (this.queue.length > 0) {
         const item = this.queue.shift() as Received;
         try {
-          await this.handle(item);
+          // Most batches are handled synchronously (decode, decide, offer); only first contact,
+          // gaps and restarts wait for NATS or the pod.
+          const pending = this.handle(item);
+          if (pending) await pending;
         } catch (err) {
           // The batch is not published and the position did not move: the next batch shows a gap.
           this.deps.metrics.dropped.inc({ ...this.labels, reason: 'error' });
@@ -143,35 +159,46 @@ export class PodIngest {
     }
   }
 
-  private async handle(item: Received): Promise<void> {
-    await this.announced.catch(() => undefined);
-    const decoded = decodeKvEventMessage(item.frames);
-    if (!decoded.ok) return this.deadLetter(item, decoded.error);
-    const { topic, seq, batch } = decoded.value;
-    this.deps.metrics.received.inc({ ...this.labels, source: 'live' });
-    if (topic.podId !== this.pod.id && topic.conventional) {
-      this.deps.logger.debug({ pod: this.pod.id, topicPod: topic.podId }, 'topic names another pod id; the discovered id is used');
-    }
+  /** Handles one received message; returns a promise only when it had to wait for something. */
+  private handle(item: Received): Promise<void> | undefined {
+    if (!this.announcedDone) return this.announced.catch(() => undefined).then(() => this.handle(item));
+    // Validated in full (garbage goes to the dead-letter stream), but only ts and counts are kept:
+    // the original bytes are what gets published.
+    const decoded = inspectKvEventMessage(item.frames);
+    if (!decoded.ok) return void this.deadLetter(item, decoded.error);
+    const { topic, seq, summary: batch } = decoded.value;
+    this.receivedLive.inc();
     if (this.deps.publisher.fill > BUFFER_HIGH_WATER) {
       this.deps.metrics.dropped.inc({ ...this.labels, reason: 'buffer_full' });
-      return;
+      return undefined;
     }
-    const position = await this.ensurePosition(topic.model || this.model);
+    const model = topic.model || this.model;
+    const position = this.position;
+    if (position && model === this.model) {
+      const decision = position.decide(seq, batch.ts);
+      if (decision.kind === 'publish') return void this.publishBatch(seq, batch.ts, item.frames[2] as Buffer, item.receivedAt);
+      if (decision.kind === 'duplicate') return void this.duplicateLive.inc();
+    }
+    return this.handleSlowly(model, seq, batch.ts, item);
+  }
+
+  private async handleSlowly(model: string, seq: bigint, ts: number, item: Received): Promise<void> {
+    const position = await this.ensurePosition(model);
     const payload = item.frames[2] as Buffer;
     for (;;) {
-      const decision = position.decide(seq, batch.ts);
-      if (decision.kind === 'publish') return void this.publishBatch(seq, batch.ts, payload, item.receivedAt);
-      if (decision.kind === 'duplicate') return void this.deps.metrics.duplicates.inc({ ...this.labels, where: 'live' });
+      const decision = position.decide(seq, ts);
+      if (decision.kind === 'publish') return void this.publishBatch(seq, ts, payload, item.receivedAt);
+      if (decision.kind === 'duplicate') return void this.duplicateLive.inc();
       if (decision.kind === 'restart') {
         const epoch = await this.deps.epochs.bump(this.pod.id, position.epoch);
         this.deps.logger.warn({ pod: this.pod.id, epoch, seq: seq.toString() }, 'engine restart: sequence went back; new epoch, pod reset');
         position.newEpoch(epoch);
-        this.publishReset('engine_restart', seq, batch.ts);
+        this.publishReset('engine_restart', seq, ts);
         continue;
       }
       // A gap: [from, to] never reached us (collector away, ZMQ drop, first contact with a running pod).
       this.deps.metrics.gaps.inc(this.labels);
-      if (!(await this.repairGap(decision.from, decision.to, seq, batch.ts))) return; // deferred: try with a later batch
+      if (!(await this.repairGap(decision.from, decision.to, seq, ts))) return; // deferred: try with a later batch
     }
   }
 
@@ -262,9 +289,9 @@ export class PodIngest {
       msgId: messageId('batch', this.pod.id, epoch, seq),
       onAck: (ack) => {
         span.end();
-        if (ack.duplicate) this.deps.metrics.duplicates.inc({ ...this.labels, where: 'stream' });
-        else this.deps.metrics.published.inc({ ...this.labels, kind: 'batch' });
-        this.deps.metrics.podLag.set(this.labels, Math.max(0, Date.now() / 1000 - ts));
+        if (ack.duplicate) this.duplicateStream.inc();
+        else this.publishedBatch.inc();
+        this.lag.set(Math.max(0, Date.now() / 1000 - ts));
       },
     });
     if (!accepted) {

@@ -39,6 +39,37 @@ export function decodeKvEventBatch(payload: Uint8Array): DecodeResult<DecodedKvE
   });
 }
 
+/**
+ * Validates a payload exactly as {@link decodeKvEventBatch} does — it succeeds and fails on the
+ * same inputs, with the same error — but keeps only what a relay needs: the timestamp and counts.
+ * Token ids and block hashes are checked, not materialised, which makes it about twice as fast
+ * and allocation-free for them (the collector validates every batch before it forwards the
+ * original bytes).
+ */
+export function inspectKvEventBatch(payload: Uint8Array): DecodeResult<KvEventBatchSummary> {
+  return captureDecode(() => {
+    if (!(payload instanceof Uint8Array)) throw new DecodeError('frame_type', `payload must be a Uint8Array or Buffer, got ${describeJsValue(payload)}`);
+    return new BatchDecoder(new MsgpackReader(payload), true).summarize();
+  });
+}
+
+/** What {@link inspectKvEventBatch} reports about a valid payload. */
+export interface KvEventBatchSummary {
+  readonly ts: number;
+  readonly dataParallelRank: number | null;
+  readonly blockStoredEvents: number;
+  readonly blockRemovedEvents: number;
+  readonly allBlocksClearedEvents: number;
+  readonly unknownEvents: number;
+  /** Block hashes in BlockStored events. */
+  readonly storedBlocks: number;
+  /** Block hashes in BlockRemoved events. */
+  readonly removedBlocks: number;
+}
+
+const NO_HASHES: bigint[] = [];
+const NO_TOKENS: number[] = [];
+
 /** Wire field name → positional index, for map-encoded events. */
 const BLOCK_STORED_FIELD_INDEX: ReadonlyMap<string, number> = new Map(BLOCK_STORED_WIRE_FIELDS.map((name, index) => [name, index]));
 const BLOCK_REMOVED_FIELD_INDEX: ReadonlyMap<string, number> = new Map(BLOCK_REMOVED_WIRE_FIELDS.map((name, index) => [name, index]));
@@ -72,6 +103,7 @@ interface BlockRemovedDraft {
 interface HashList {
   values: bigint[];
   bytes: (Uint8Array | null)[] | undefined;
+  count: number;
 }
 
 class BatchDecoder {
@@ -80,7 +112,47 @@ class BatchDecoder {
   /** Index of the event being decoded, for error paths; -1 outside the events list. */
   private eventIndex = -1;
 
-  constructor(private readonly reader: MsgpackReader) {}
+  /** Inspect mode: validate everything, keep counts instead of token ids and hashes. */
+  private storedBlocks = 0;
+  private removedBlocks = 0;
+  private storedCount = 0;
+  private removedCount = 0;
+  private clearedCount = 0;
+  private pendingHashCount = 0;
+
+  constructor(
+    private readonly reader: MsgpackReader,
+    private readonly countOnly = false,
+  ) {}
+
+  summarize(): KvEventBatchSummary {
+    const batch = this.decode();
+    return {
+      ts: batch.ts,
+      dataParallelRank: batch.dataParallelRank,
+      blockStoredEvents: this.storedCount,
+      blockRemovedEvents: this.removedCount,
+      allBlocksClearedEvents: this.clearedCount,
+      unknownEvents: batch.unknownEvents.length,
+      storedBlocks: this.storedBlocks,
+      removedBlocks: this.removedBlocks,
+    };
+  }
+
+  /** Appends a decoded event, or only counts it in inspect mode. */
+  private emit(event: KvEvent, hashes: number): void {
+    if (!this.countOnly) {
+      this.events.push(event);
+      return;
+    }
+    if (event.type === 'BlockStored') {
+      this.storedCount++;
+      this.storedBlocks += hashes;
+    } else if (event.type === 'BlockRemoved') {
+      this.removedCount++;
+      this.removedBlocks += hashes;
+    } else this.clearedCount++;
+  }
 
   decode(): DecodedKvEventBatch {
     const reader = this.reader;
@@ -175,7 +247,7 @@ class BatchDecoder {
         const known = Math.min(fieldCount, BLOCK_STORED_WIRE_FIELDS.length);
         for (let field = 0; field < known; field++) this.readBlockStoredField(draft, field);
         for (let extra = known; extra < fieldCount; extra++) reader.skipValue();
-        this.events.push(this.finishBlockStored(draft));
+        this.emit(this.finishBlockStored(draft), this.pendingHashCount);
         return;
       }
       case 'BlockRemoved': {
@@ -186,12 +258,12 @@ class BatchDecoder {
         const known = Math.min(fieldCount, BLOCK_REMOVED_WIRE_FIELDS.length);
         for (let field = 0; field < known; field++) this.readBlockRemovedField(draft, field);
         for (let extra = known; extra < fieldCount; extra++) reader.skipValue();
-        this.events.push(this.finishBlockRemoved(draft));
+        this.emit(this.finishBlockRemoved(draft), this.pendingHashCount);
         return;
       }
       case 'AllBlocksCleared':
         for (let extra = 0; extra < fieldCount; extra++) reader.skipValue();
-        this.events.push({ type: 'AllBlocksCleared' });
+        this.emit({ type: 'AllBlocksCleared' }, 0);
         return;
       default:
         for (let extra = 0; extra < fieldCount; extra++) reader.skipValue();
@@ -231,7 +303,7 @@ class BatchDecoder {
           if (field === undefined) reader.skipValue();
           else this.readBlockStoredField(draft, field);
         }
-        this.events.push(this.finishBlockStored(draft));
+        this.emit(this.finishBlockStored(draft), this.pendingHashCount);
         return;
       }
       case 'BlockRemoved': {
@@ -241,12 +313,12 @@ class BatchDecoder {
           if (field === undefined) reader.skipValue();
           else this.readBlockRemovedField(draft, field);
         }
-        this.events.push(this.finishBlockRemoved(draft));
+        this.emit(this.finishBlockRemoved(draft), this.pendingHashCount);
         return;
       }
       case 'AllBlocksCleared':
         for (let i = 0; i < remaining * 2; i++) reader.skipValue();
-        this.events.push({ type: 'AllBlocksCleared' });
+        this.emit({ type: 'AllBlocksCleared' }, 0);
         return;
       default:
         for (let i = 0; i < remaining * 2; i++) reader.skipValue();
@@ -292,9 +364,13 @@ class BatchDecoder {
         return;
       }
       case 2: {
-        const tokens = this.reader.tryReadSafeIntegerArray((index, found) =>
-          this.eventError('field_type', `expected an integer token id, found ${found}`, `token_ids[${index}]`),
-        );
+        const onBad = (index: number, found: string): Error => this.eventError('field_type', `expected an integer token id, found ${found}`, `token_ids[${index}]`);
+        if (this.countOnly) {
+          if (this.reader.trySkipSafeIntegerArray(onBad) < 0) throw this.fieldTypeError('token_ids', 'an array of integers');
+          draft.tokenIds = NO_TOKENS;
+          return;
+        }
+        const tokens = this.reader.tryReadSafeIntegerArray(onBad);
         if (tokens === undefined) throw this.fieldTypeError('token_ids', 'an array of integers');
         draft.tokenIds = tokens;
         return;
@@ -382,6 +458,15 @@ class BatchDecoder {
   private readHashList(field: string): HashList {
     const count = this.reader.tryReadArrayHeader();
     if (count < 0) throw this.fieldTypeError(field, 'an array of block hashes');
+    this.pendingHashCount = count;
+    if (this.countOnly) {
+      for (let i = 0; i < count; i++) {
+        if (!this.reader.trySkipHash()) {
+          throw this.eventError('hash_type', `expected a block hash (integer or bytes), found ${this.reader.describeNext()}`, `${field}[${i}]`);
+        }
+      }
+      return { values: NO_HASHES, bytes: undefined, count };
+    }
     const values = new Array<bigint>(count);
     let bytes: (Uint8Array | null)[] | undefined;
     for (let i = 0; i < count; i++) {
@@ -395,7 +480,7 @@ class BatchDecoder {
         bytes[i] = hash;
       }
     }
-    return { values, bytes };
+    return { values, bytes, count };
   }
 
   /** One hash; `element` is its index in a list, or -1 for a single-valued field. */

@@ -1,5 +1,5 @@
 import { UINT64_MAX } from './block-hash';
-import { decodeKvEventBatch, describeJsValue } from './decode-batch';
+import { decodeKvEventBatch, describeJsValue, inspectKvEventBatch, type KvEventBatchSummary } from './decode-batch';
 import { encodeKvEventBatch, type WireLayout } from './encode-batch';
 import { captureDecode, DecodeError, type DecodeResult } from './errors';
 import { type DecodedKvEventBatch, type KvEventBatch } from './events';
@@ -55,6 +55,28 @@ export function decodeKvEventMessage(frames: readonly Uint8Array[]): DecodeResul
     const topic = parseKvEventTopic(readTopicFrame(topicFrame, 'frame 0 (topic)'));
     const seq = readSeqFrame(seqFrame, 'frame 1 (seq)');
     return { topic, seq, batch: unwrapBatch(payload) };
+  });
+}
+
+/** A live message checked with {@link inspectKvEventBatch}: valid, with its timestamp and counts. */
+export interface KvEventMessageSummary {
+  readonly topic: KvEventTopic;
+  readonly seq: bigint;
+  readonly summary: KvEventBatchSummary;
+}
+
+/** {@link decodeKvEventMessage}'s checks and errors, without materialising token ids and hashes. */
+export function inspectKvEventMessage(frames: readonly Uint8Array[]): DecodeResult<KvEventMessageSummary> {
+  return captureDecode(() => {
+    if (!Array.isArray(frames)) throw new DecodeError('frame_type', `frames must be an array, got ${describeJsValue(frames)}`);
+    if (frames.length !== 3) throw new DecodeError('frame_count', `expected 3 frames [topic, seq, payload], got ${frames.length}`);
+    const [topicFrame, seqFrame, payload] = frames as readonly unknown[];
+    const topic = parseKvEventTopic(readTopicFrame(topicFrame, 'frame 0 (topic)'));
+    const seq = readSeqFrame(seqFrame, 'frame 1 (seq)');
+    checkFrame(payload, 'payload frame');
+    const result = inspectKvEventBatch(payload as Uint8Array);
+    if (!result.ok) throw result.error;
+    return { topic, seq, summary: result.value };
   });
 }
 

@@ -26,15 +26,16 @@ export type {
 
 export { UINT64_MAX, blockHashFromBytes, blockHashFromInt, signedBlockHash } from './block-hash';
 
-export { decodeKvEventBatch } from './decode-batch';
+export { decodeKvEventBatch, inspectKvEventBatch } from './decode-batch';
+export type { KvEventBatchSummary } from './decode-batch';
 export { encodeKvEventBatch, WIRE_LAYOUTS } from './encode-batch';
 export type { WireLayout } from './encode-batch';
 
 export { KV_TOPIC_PREFIX, parseKvEventTopic, formatKvEventTopic } from './topic';
 export type { KvEventTopic } from './topic';
 
-export { SEQ_FRAME_LENGTH, encodeSeqFrame, decodeSeqFrame, decodeKvEventMessage, encodeKvEventMessage } from './frames';
-export type { KvEventMessage, KvEventMessageInput } from './frames';
+export { SEQ_FRAME_LENGTH, encodeSeqFrame, decodeSeqFrame, decodeKvEventMessage, encodeKvEventMessage, inspectKvEventMessage } from './frames';
+export type { KvEventMessage, KvEventMessageInput, KvEventMessageSummary } from './frames';
 
 export {
   REPLAY_END_SEQ,

@@ -301,6 +301,48 @@ export class MsgpackReader {
   }
 
   /**
+   * Like {@link tryReadSafeIntegerArray} — same checks, same errors — but keeps nothing: for
+   * callers that need to know a payload is valid, not its token ids. Returns the element count,
+   * or -1 (nothing consumed) if the next value is not an array.
+   */
+  trySkipSafeIntegerArray(onBadElement: (index: number, found: string) => Error): number {
+    const count = this.tryReadArrayHeader();
+    if (count < 0) return -1;
+    const bytes = this.bytes;
+    const end = this.end;
+    let pos = this.pos;
+    for (let i = 0; i < count; i++) {
+      const format = bytes[pos];
+      if (format !== undefined && format <= 0x7f) pos += 1;
+      else if (format === 0xce && pos + 5 <= end) pos += 5;
+      else if (format === 0xcd && pos + 3 <= end) pos += 3;
+      else if (format === 0xcc && pos + 2 <= end) pos += 2;
+      else {
+        this.pos = pos;
+        if (pos >= end) throw this.truncated(1);
+        const found = this.describeNext();
+        const value = this.tryReadInteger();
+        if (typeof value !== 'number') throw onBadElement(i, value === undefined ? found : `integer ${value} (not a safe integer)`);
+        pos = this.pos;
+      }
+    }
+    this.pos = pos;
+    return count;
+  }
+
+  /** Like {@link tryReadHash} (same accepted forms) but only moves past the value: true if it was a hash. */
+  trySkipHash(): boolean {
+    const format = this.peek();
+    if (format === 0xcf || format === 0xd3) {
+      this.need(9);
+      this.pos += 9;
+      return true;
+    }
+    if (format >= 0xc4 && format <= 0xc6) return this.tryReadBinary() !== undefined;
+    return this.tryReadInteger() !== undefined;
+  }
+
+  /**
    * Any value as plain JS: null, boolean, number (ints within ±2^53 and floats), bigint (larger ints),
    * string, Uint8Array (bin, copied), arrays, and maps as null-prototype objects when every key is a
    * string (a JS Map otherwise). Extension types are rejected.
