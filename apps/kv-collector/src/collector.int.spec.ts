@@ -6,6 +6,8 @@
  */
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { semconv } from '@kvr/telemetry';
+import { startInMemoryTracing } from '@kvr/telemetry/testing';
 import { startNats, waitFor, type NatsServerHandle } from '@kvr/testing';
 import { startEventPod, type EventPod } from '@kvr/zmq-events/testing';
 import { batchesOf, driveUntilCaughtUp, expectExactlyOnce, natsClient, podSubject, readSubject, startCollector } from './__fixtures__/harness';
@@ -125,5 +127,35 @@ describe('kv-collector', () => {
     // The garbage took sequence numbers; the valid batches around it are all there, without a reset.
     const messages = await readSubject(jsm, podSubject(pod));
     expectExactlyOnce(pod, messages);
+  });
+});
+
+describe('kv-collector tracing', () => {
+  it('carries the publish span context to consumers in the message headers', async () => {
+    const tracing = startInMemoryTracing();
+    const nats = await startNats();
+    const { nc, jsm } = await natsClient(nats.url);
+    const pod = await startEventPod();
+    try {
+      const { collector } = await startCollector(nats.url, [pod]);
+      await driveUntilCaughtUp(jsm, [pod], () => collector.flush());
+      await collector.stop();
+      const info = await jsm.streams.info('KV_EVENTS', { subjects_filter: podSubject(pod) });
+      const last = await jsm.streams.getMessage('KV_EVENTS', { last_by_subj: podSubject(pod) });
+      expect(info.state.messages).toBeGreaterThan(0);
+      const traceparent = last?.header.get('traceparent') ?? '';
+      expect(traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+      const [, traceId, spanId] = traceparent.split('-');
+      const spans = await tracing.finishedSpans();
+      const span = spans.find((s) => s.spanContext().spanId === spanId);
+      expect(span?.name).toBe(semconv.SPAN_COLLECTOR_PUBLISH);
+      expect(span?.spanContext().traceId).toBe(traceId);
+      expect(span?.attributes[semconv.ATTR_POD_ID]).toBe(pod.id);
+    } finally {
+      await pod.stop();
+      await nc.close();
+      await nats.stop();
+      await tracing.stop();
+    }
   });
 });

@@ -1,4 +1,5 @@
-import { context, trace } from '@opentelemetry/api';
+import { context, propagation, trace } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
   BasicTracerProvider,
@@ -32,6 +33,9 @@ export function startInMemoryTracing(): InMemoryTracing {
   const contextManager = new AsyncLocalStorageContextManager().enable();
   context.setGlobalContextManager(contextManager);
   trace.setGlobalTracerProvider(provider);
+  // As the SDK does in production (startTracing): W3C `traceparent` in carriers such as NATS headers.
+  propagation.disable();
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   return {
     exporter,
     async finishedSpans() {
@@ -41,6 +45,7 @@ export function startInMemoryTracing(): InMemoryTracing {
     async stop() {
       await provider.shutdown();
       trace.disable();
+      propagation.disable();
       context.disable();
     },
   };
