@@ -1,0 +1,5 @@
+export default {
+  displayName: 'kv-index',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};

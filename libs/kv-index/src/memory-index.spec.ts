@@ -1,0 +1,4 @@
+import { MemoryBlockIndex } from './index';
+import { describeBlockIndexConformance } from './testing';
+
+describeBlockIndexConformance('in memory', (keyer) => new MemoryBlockIndex({ keyer }));
