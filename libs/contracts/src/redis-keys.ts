@@ -4,11 +4,14 @@
  * Redis, and carry a `{...}` hash tag where keys must live in one Redis Cluster slot for a
  * multi-key script.
  *
- *   <p>:blk:<requestKey>            HASH  field `<pod>|<tier>` → engine epoch that stored it;
- *                                         the pods holding one request block
- *   <p>:eng:{<pod>}:<engineKey>     STRING request key (decimal) the engine key maps to
- *   <p>:pod:{<pod>}                 HASH  appliedEpoch, appliedSeq, model, blockSize, updatedAt
- *   <p>:pods                        SET   every pod with anything indexed
+ *   <p>:blk:<requestKey>            HASH  field `<pod>|<tier>` → live engine blocks of the pod with
+ *                                         that request key (vLLM may hold copies)
+ *   <p>:spec:<requestKey>           ZSET  member `<pod>` → expiry (ms) of a speculative entry
+ *   <p>:eng:{<pod>}                 HASH  field `<tier>|<engineKey>` → `<copies>|<R1>,<R2>…`
+ *   <p>:pod:{<pod>}                 HASH  epoch, seq (empty after a reset), fence
+ *   <p>:pods                        SET   every pod with a position
+ *
+ * The Redis backend (libs/kv-index-redis) writes exactly this; its scripts document the details.
  *
  * Hashes are unsigned 64-bit decimals. The request key embeds the model (its root is seeded
  * with the model name), so block keys need no model component.
@@ -17,7 +20,8 @@ export const DEFAULT_REDIS_PREFIX = 'kvr';
 
 export interface RedisKeys {
   block(requestKey: bigint | string): string;
-  engine(podId: string, engineKey: bigint | string): string;
+  speculative(requestKey: bigint | string): string;
+  engine(podId: string): string;
   pod(podId: string): string;
   pods(): string;
 }
@@ -25,7 +29,8 @@ export interface RedisKeys {
 export function redisKeys(prefix: string = DEFAULT_REDIS_PREFIX): RedisKeys {
   return {
     block: (requestKey) => `${prefix}:blk:${requestKey.toString()}`,
-    engine: (podId, engineKey) => `${prefix}:eng:{${podId}}:${engineKey.toString()}`,
+    speculative: (requestKey) => `${prefix}:spec:${requestKey.toString()}`,
+    engine: (podId) => `${prefix}:eng:{${podId}}`,
     pod: (podId) => `${prefix}:pod:{${podId}}`,
     pods: () => `${prefix}:pods`,
   };

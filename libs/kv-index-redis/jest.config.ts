@@ -1,0 +1,5 @@
+export default {
+  displayName: 'kv-index-redis',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};

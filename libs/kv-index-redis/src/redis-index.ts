@@ -1,0 +1,265 @@
+/**
+ * The Redis backend of the block index (ioredis), shared by every indexer and gateway replica.
+ * Layout and atomicity: see scripts.ts. Reads for planning (the pod's position, the engine keys a
+ * batch refers to) take one pipelined round trip; the write is one script that re-checks the
+ * position it was planned against, so a batch is applied exactly once, in order, or not at all.
+ * A lookup is one script call for all candidate pods.
+ */
+import type Redis from 'ioredis';
+import type { BlockKeyer } from '@kvr/block-keys';
+import type { KvEvent } from '@kvr/kv-events';
+import { DEFAULT_REDIS_PREFIX, redisKeys, type RedisKeys } from '@kvr/contracts';
+import {
+  DEFAULT_TIER_WEIGHTS,
+  decidePosition,
+  planBatch,
+  tierOf,
+  type ApplyResult,
+  type BlockIndex,
+  type DeviceTier,
+  type IndexEntry,
+  type IndexOp,
+  type IndexStats,
+  type LookupResult,
+  type PodMessage,
+  type PodPosition,
+} from '@kvr/kv-index';
+import { APPLY_SCRIPT, LOOKUP_SCRIPT, SPECULATE_SCRIPT } from './scripts';
+
+export interface RedisIndexOptions {
+  readonly redis: Redis;
+  readonly keyer: BlockKeyer;
+  /** Key prefix, so that fleets can share a Redis. @default 'kvr' */
+  readonly prefix?: string;
+  readonly tierWeights?: Readonly<Record<string, number>>;
+  /** Milliseconds clock for speculative entries. @default Date.now */
+  readonly now?: () => number;
+}
+
+interface ScriptCommands {
+  kvrApply(podKey: string, engineKey: string, podsKey: string, ...args: string[]): Promise<[string, number, number, number]>;
+  kvrLookup(...args: string[]): Promise<number[]>;
+  kvrSpeculate(...args: string[]): Promise<number>;
+}
+
+const WEIGHT_SCALE = 1_000_000;
+const MAX_ATTEMPTS = 8;
+
+export class RedisBlockIndex implements BlockIndex {
+  private readonly redis: Redis & ScriptCommands;
+  private readonly prefix: string;
+  private readonly keys: RedisKeys;
+  private readonly keyer: BlockKeyer;
+  private readonly weightArgs: string[];
+  private readonly now: () => number;
+
+  constructor(options: RedisIndexOptions) {
+    this.redis = options.redis as Redis & ScriptCommands;
+    this.prefix = options.prefix ?? DEFAULT_REDIS_PREFIX;
+    this.keys = redisKeys(this.prefix);
+    this.keyer = options.keyer;
+    this.now = options.now ?? Date.now;
+    const weights = Object.entries(options.tierWeights ?? DEFAULT_TIER_WEIGHTS);
+    this.weightArgs = [String(weights.length), ...weights.flatMap(([tier, w]) => [tier, String(Math.round(w * WEIGHT_SCALE))])];
+    // Scripts are sent once per connection (EVALSHA afterwards, reloaded on NOSCRIPT by ioredis).
+    const connection: Redis = options.redis;
+    if (typeof (connection as Partial<ScriptCommands>).kvrApply !== 'function') {
+      connection.defineCommand('kvrApply', { numberOfKeys: 3, lua: APPLY_SCRIPT });
+      connection.defineCommand('kvrLookup', { numberOfKeys: 0, lua: LOOKUP_SCRIPT });
+      connection.defineCommand('kvrSpeculate', { numberOfKeys: 0, lua: SPECULATE_SCRIPT });
+    }
+  }
+
+  private podKey(pod: string): string {
+    return this.keys.pod(pod);
+  }
+
+  private engineKey(pod: string): string {
+    return this.keys.engine(pod);
+  }
+
+  private podsKey(): string {
+    return this.keys.pods();
+  }
+
+  async apply(message: PodMessage, options: { fence?: number; acceptGap?: boolean } = {}): Promise<ApplyResult> {
+    const none = { admitted: 0, evicted: 0, unknownParents: 0, blockSizeMismatches: 0, unknownEvictions: 0 };
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const needed = message.kind === 'batch' ? enginesToResolve(message.batch.events) : [];
+      const pipeline = this.redis.pipeline().hmget(this.podKey(message.pod), 'epoch', 'seq', 'fence');
+      if (needed.length > 0) pipeline.hmget(this.engineKey(message.pod), ...needed);
+      const replies = (await pipeline.exec()) ?? [];
+      const [stateErr, state] = replies[0] ?? [null, null];
+      if (stateErr) throw stateErr;
+      const [epoch, seq, storedFence] = state as (string | null)[];
+      const position: PodPosition | null = epoch === null || epoch === undefined ? null : { epoch: Number(epoch), seq: seq ? BigInt(seq) : null };
+      if (options.fence !== undefined && storedFence && options.fence < Number(storedFence)) return { outcome: 'fenced', position, ...none };
+      const decision = decidePosition(position, message, options.acceptGap);
+      if (decision.kind !== 'apply') return { outcome: decision.kind, position, ...none };
+
+      const ops: IndexOp[] = decision.clearFirst ? [{ op: 'clear' }] : [];
+      let counts = { unknownParents: 0, blockSizeMismatches: 0 };
+      if (message.kind === 'batch') {
+        const known = new Map<string, bigint[]>();
+        if (!decision.clearFirst && needed.length > 0) {
+          const [mapErr, values] = replies[1] ?? [null, []];
+          if (mapErr) throw mapErr;
+          (values as (string | null)[]).forEach((value, i) => {
+            if (value) known.set(needed[i] as string, requestKeysOf(value));
+          });
+        }
+        const plan = planBatch(message.batch.events, message.model, this.keyer, (tier, key) => known.get(`${tier}|${key}`));
+        ops.push(...plan.ops);
+        counts = plan.counts;
+      }
+      const forget = message.kind === 'removed';
+      const args = [
+        this.prefix,
+        message.pod,
+        options.fence === undefined ? '' : String(options.fence),
+        position ? String(position.epoch) : '',
+        position?.seq?.toString() ?? '',
+        String(decision.next.epoch),
+        decision.next.seq?.toString() ?? '',
+        forget ? '1' : '0',
+        ...ops.flatMap(opArgs),
+      ];
+      const [status, admitted, evicted, unknownEvictions] = await this.redis.kvrApply(this.podKey(message.pod), this.engineKey(message.pod), this.podsKey(), ...args);
+      if (status === 'retry') continue;
+      if (status === 'fenced') return { outcome: 'fenced', position, ...none };
+      return { outcome: 'applied', position: forget ? null : decision.next, admitted, evicted, unknownEvictions, ...counts };
+    }
+    throw new Error(`the position of pod ${message.pod} kept changing under ${MAX_ATTEMPTS} attempts: is a second writer active without a lease fence?`);
+  }
+
+  async lookup(keys: readonly bigint[], candidates: readonly string[]): Promise<LookupResult> {
+    if (keys.length === 0 || candidates.length === 0) {
+      return { totalBlocks: keys.length, pods: candidates.map((pod) => ({ pod, matchedBlocks: 0, weightedScore: 0, speculativeBlocks: 0 })) };
+    }
+    const flat = await this.redis.kvrLookup(this.prefix, String(this.now()), String(keys.length), ...keys.map(String), String(candidates.length), ...candidates, ...this.weightArgs);
+    return {
+      totalBlocks: keys.length,
+      pods: candidates.map((pod, i) => ({
+        pod,
+        matchedBlocks: Number(flat[3 * i]),
+        weightedScore: Number(flat[3 * i + 1]) / WEIGHT_SCALE,
+        speculativeBlocks: Number(flat[3 * i + 2]),
+      })),
+    };
+  }
+
+  async speculativeInsert(keys: readonly bigint[], pod: string, ttlMs: number): Promise<void> {
+    if (keys.length === 0) return;
+    await this.redis.kvrSpeculate(this.prefix, pod, String(this.now() + ttlMs), String(Math.max(1, Math.ceil(ttlMs))), ...keys.map(String));
+  }
+
+  async position(pod: string): Promise<PodPosition | null> {
+    const [epoch, seq] = await this.redis.hmget(this.podKey(pod), 'epoch', 'seq');
+    if (epoch === null || epoch === undefined) return null;
+    return { epoch: Number(epoch), seq: seq ? BigInt(seq) : null };
+  }
+
+  private async *scanKeys(pattern: string): AsyncGenerator<string[]> {
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) yield keys;
+    } while (cursor !== '0');
+  }
+
+  async dump(options: { pod?: string; limit?: number } = {}): Promise<IndexEntry[]> {
+    const out: IndexEntry[] = [];
+    const limit = options.limit ?? Number.POSITIVE_INFINITY;
+    const blockPrefix = `${this.prefix}:blk:`;
+    for await (const keys of this.scanKeys(`${blockPrefix}*`)) {
+      const pipeline = this.redis.pipeline();
+      for (const key of keys) pipeline.hgetall(key);
+      const replies = (await pipeline.exec()) ?? [];
+      for (const [i, [err, fields]] of replies.entries()) {
+        if (err) throw err;
+        const requestKey = BigInt((keys[i] as string).slice(blockPrefix.length));
+        for (const [field, count] of Object.entries(fields as Record<string, string>)) {
+          const bar = field.lastIndexOf('|');
+          const pod = field.slice(0, bar);
+          if (options.pod !== undefined && pod !== options.pod) continue;
+          if (out.length >= limit) return out;
+          out.push({ requestKey, pod, tier: field.slice(bar + 1), blocks: Number(count), speculative: false });
+        }
+      }
+    }
+    const specPrefix = `${this.prefix}:spec:`;
+    const now = this.now();
+    for await (const keys of this.scanKeys(`${specPrefix}*`)) {
+      for (const key of keys) {
+        const pods = await this.redis.zrangebyscore(key, `(${now}`, '+inf');
+        for (const pod of pods) {
+          if (options.pod !== undefined && pod !== options.pod) continue;
+          if (out.length >= limit) return out;
+          out.push({ requestKey: BigInt(key.slice(specPrefix.length)), pod, tier: '', blocks: 0, speculative: true });
+        }
+      }
+    }
+    return out;
+  }
+
+  async stats(): Promise<IndexStats> {
+    let requestKeys = 0;
+    let entries = 0;
+    for await (const keys of this.scanKeys(`${this.prefix}:blk:*`)) {
+      requestKeys += keys.length;
+      const pipeline = this.redis.pipeline();
+      for (const key of keys) pipeline.hlen(key);
+      for (const [err, n] of (await pipeline.exec()) ?? []) {
+        if (err) throw err;
+        entries += Number(n);
+      }
+    }
+    let engineKeys = 0;
+    let pods = 0;
+    for await (const keys of this.scanKeys(`${this.prefix}:eng:*`)) {
+      pods += keys.length;
+      for (const key of keys) engineKeys += await this.redis.hlen(key);
+    }
+    let speculativeEntries = 0;
+    const now = this.now();
+    for await (const keys of this.scanKeys(`${this.prefix}:spec:*`)) {
+      for (const key of keys) speculativeEntries += await this.redis.zcount(key, `(${now}`, '+inf');
+    }
+    return { requestKeys, entries, pods, engineKeys, speculativeEntries };
+  }
+
+  async close(): Promise<void> {
+    // The connection belongs to the caller.
+  }
+}
+
+/** `<copies>|<R1>,<R2>` → request keys. */
+function requestKeysOf(value: string): bigint[] {
+  return value
+    .slice(value.indexOf('|') + 1)
+    .split(',')
+    .filter(Boolean)
+    .map((r) => BigInt(r));
+}
+
+/** Engine-map fields a batch's plan may ask about: parents, and GPU keys of offloaded copies. */
+function enginesToResolve(events: readonly KvEvent[]): string[] {
+  const fields = new Set<string>();
+  for (const event of events) {
+    if (event.type !== 'BlockStored') continue;
+    const tier: DeviceTier = tierOf(event.medium);
+    if (event.parentBlockHash !== null) {
+      fields.add(`${tier}|${event.parentBlockHash}`);
+      fields.add(`gpu|${event.parentBlockHash}`);
+    }
+    if (event.tokenIds.length === 0) for (const hash of event.blockHashes) fields.add(`gpu|${hash}`);
+  }
+  return [...fields];
+}
+
+function opArgs(op: IndexOp): string[] {
+  if (op.op === 'clear') return ['c'];
+  if (op.op === 'remove') return ['r', op.tier, op.engineKey.toString()];
+  return ['s', op.tier, op.engineKey.toString(), String(op.requestKeys.length), ...op.requestKeys.map(String)];
+}

@@ -1,0 +1,201 @@
+/**
+ * Lua scripts of the Redis block index (Redis ≥ 6.2; checked on Debian's 7.0). Layout, with
+ * `P` the key prefix (see libs/contracts redis-keys.ts):
+ *
+ *   P:blk:<R>          HASH  `<pod>|<tier>` → live engine blocks of the pod with request key R
+ *   P:spec:<R>         ZSET  `<pod>` → expiry (ms) of a speculative entry (Redis 7.0 has no HEXPIRE)
+ *   P:eng:{<pod>}      HASH  `<tier>|<E>` → `<copies>|<R1>,<R2>…` the pod's engine keys
+ *   P:pod:{<pod>}      HASH  epoch, seq ('' after a reset), fence
+ *   P:pods             SET   pods with a position
+ *
+ * The scripts touch keys they compute from their arguments (P:blk:*), so they need a standalone
+ * Redis (or a cluster where everything sits in one slot); Redis Cluster is not supported yet.
+ */
+
+/**
+ * Applies one planned message atomically, if the pod's position and fence are what the caller
+ * decided on (compare-and-set): the ordering decision is made in TypeScript (`decidePosition`),
+ * the write happens here, and a concurrent change makes the script answer `retry`.
+ *
+ * KEYS: pod hash, engine hash, pods set
+ * ARGV: prefix, pod, fence ('' none), expected epoch ('' = pod unknown), expected seq,
+ *       new epoch, new seq ('' = null), forget (1 = pod removed), then ops:
+ *       'c' | 's' tier engineKey n R1..Rn | 'r' tier engineKey
+ * Returns {status, admitted, evicted, unknownEvictions} with status 'ok' | 'fenced' | 'retry'.
+ */
+export const APPLY_SCRIPT = `
+local prefix, pod = ARGV[1], ARGV[2]
+local fence, expEpoch, expSeq = ARGV[3], ARGV[4], ARGV[5]
+local newEpoch, newSeq, forget = ARGV[6], ARGV[7], ARGV[8]
+local cur = redis.call('HMGET', KEYS[1], 'epoch', 'seq', 'fence')
+if fence ~= '' and cur[3] and tonumber(fence) < tonumber(cur[3]) then return {'fenced', 0, 0, 0} end
+if expEpoch == '' then
+  if cur[1] then return {'retry', 0, 0, 0} end
+else
+  if cur[1] ~= expEpoch or (cur[2] or '') ~= expSeq then return {'retry', 0, 0, 0} end
+end
+local admitted, evicted, unknown = 0, 0, 0
+local function blk(r) return prefix .. ':blk:' .. r end
+local function spec(r) return prefix .. ':spec:' .. r end
+local function parse(v)
+  local bar = string.find(v, '|', 1, true)
+  return tonumber(string.sub(v, 1, bar - 1)), string.sub(v, bar + 1)
+end
+local function holders(r, field, delta)
+  local n = redis.call('HINCRBY', blk(r), field, delta)
+  if n <= 0 then
+    redis.call('HDEL', blk(r), field)
+    if redis.call('HLEN', blk(r)) == 0 then redis.call('DEL', blk(r)) end
+  end
+  return n
+end
+local function clear()
+  local all = redis.call('HGETALL', KEYS[2])
+  for i = 1, #all, 2 do
+    local bar = string.find(all[i], '|', 1, true)
+    local tier = string.sub(all[i], 1, bar - 1)
+    local _, list = parse(all[i + 1])
+    for r in string.gmatch(list, '[^,]+') do
+      local key = blk(r)
+      if redis.call('HDEL', key, pod .. '|' .. tier) == 1 then evicted = evicted + 1 end
+      if redis.call('HLEN', key) == 0 then redis.call('DEL', key) end
+    end
+  end
+  redis.call('DEL', KEYS[2])
+end
+local i = 9
+while i <= #ARGV do
+  local op = ARGV[i]
+  if op == 'c' then
+    clear()
+    i = i + 1
+  elseif op == 's' then
+    local tier, e, n = ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
+    local field = tier .. '|' .. e
+    local v = redis.call('HGET', KEYS[2], field)
+    if v then
+      local copies, list = parse(v)
+      redis.call('HSET', KEYS[2], field, (copies + 1) .. '|' .. list)
+    else
+      local rs = {}
+      for k = 1, n do rs[k] = ARGV[i + 3 + k] end
+      redis.call('HSET', KEYS[2], field, '1|' .. table.concat(rs, ','))
+      for k = 1, n do
+        if holders(rs[k], pod .. '|' .. tier, 1) == 1 then admitted = admitted + 1 end
+        redis.call('ZREM', spec(rs[k]), pod)
+      end
+    end
+    i = i + 4 + n
+  else
+    local tier, e = ARGV[i + 1], ARGV[i + 2]
+    local field = tier .. '|' .. e
+    local v = redis.call('HGET', KEYS[2], field)
+    if not v then
+      unknown = unknown + 1
+    else
+      local copies, list = parse(v)
+      if copies > 1 then
+        redis.call('HSET', KEYS[2], field, (copies - 1) .. '|' .. list)
+      else
+        redis.call('HDEL', KEYS[2], field)
+        for r in string.gmatch(list, '[^,]+') do
+          if holders(r, pod .. '|' .. tier, -1) <= 0 then evicted = evicted + 1 end
+        end
+      end
+    end
+    i = i + 3
+  end
+end
+if forget == '1' then
+  redis.call('DEL', KEYS[1])
+  redis.call('SREM', KEYS[3], pod)
+else
+  redis.call('HSET', KEYS[1], 'epoch', newEpoch, 'seq', newSeq)
+  if fence ~= '' then redis.call('HSET', KEYS[1], 'fence', fence) end
+  redis.call('SADD', KEYS[3], pod)
+end
+return {'ok', admitted, evicted, unknown}
+`;
+
+/**
+ * Longest consecutive prefix per candidate pod, in one call.
+ * ARGV: prefix, now (ms), key count, keys…, pod count, pods…, weight pair count, (tier, weight×1e6)…
+ * Returns per pod: matched blocks, weighted score ×1e6 (integer), speculative blocks.
+ */
+export const LOOKUP_SCRIPT = `
+local prefix, now = ARGV[1], tonumber(ARGV[2])
+local nk = tonumber(ARGV[3])
+local np = tonumber(ARGV[4 + nk])
+local pods, active, matched, score, specs = {}, {}, {}, {}, {}
+for p = 1, np do
+  pods[p] = ARGV[4 + nk + p]
+  active[p] = true
+  matched[p], score[p], specs[p] = 0, 0, 0
+end
+local wbase = 5 + nk + np
+local nw = tonumber(ARGV[wbase])
+local weights = {}
+for w = 1, nw do weights[ARGV[wbase + 2 * w - 1]] = tonumber(ARGV[wbase + 2 * w]) end
+local remaining = np
+for k = 1, nk do
+  if remaining == 0 then break end
+  local r = ARGV[3 + k]
+  local fields = redis.call('HGETALL', prefix .. ':blk:' .. r)
+  local best = {}
+  for f = 1, #fields, 2 do
+    local name = fields[f]
+    local bar = string.len(name) - string.find(string.reverse(name), '|', 1, true) + 1
+    local pod, tier = string.sub(name, 1, bar - 1), string.sub(name, bar + 1)
+    if tonumber(fields[f + 1]) > 0 then
+      local w = weights[tier] or 1000000
+      if not best[pod] or w > best[pod] then best[pod] = w end
+    end
+  end
+  for p = 1, np do
+    if active[p] then
+      local w = best[pods[p]]
+      if w then
+        matched[p], score[p] = matched[p] + 1, score[p] + w
+      else
+        local exp = redis.call('ZSCORE', prefix .. ':spec:' .. r, pods[p])
+        if exp and tonumber(exp) > now then
+          matched[p], score[p], specs[p] = matched[p] + 1, score[p] + 1000000, specs[p] + 1
+        else
+          active[p] = false
+          remaining = remaining - 1
+        end
+      end
+    end
+  end
+end
+local out = {}
+for p = 1, np do
+  out[#out + 1] = matched[p]
+  out[#out + 1] = score[p]
+  out[#out + 1] = specs[p]
+end
+return out
+`;
+
+/**
+ * Speculative entries for one pod: skipped for keys the pod already holds for real.
+ * ARGV: prefix, pod, expiry (ms), ttl (ms), keys…
+ */
+export const SPECULATE_SCRIPT = `
+local prefix, pod, expiry, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local mark = pod .. '|'
+for k = 5, #ARGV do
+  local held = false
+  for _, field in ipairs(redis.call('HKEYS', prefix .. ':blk:' .. ARGV[k])) do
+    if string.sub(field, 1, string.len(mark)) == mark then held = true break end
+  end
+  if not held then
+    local key = prefix .. ':spec:' .. ARGV[k]
+    redis.call('ZADD', key, 'GT', expiry, pod)
+    redis.call('ZADD', key, 'NX', expiry, pod)
+    redis.call('PEXPIRE', key, ttl, 'GT')
+    if redis.call('PTTL', key) < 0 then redis.call('PEXPIRE', key, ttl) end
+  end
+end
+return 1
+`;
