@@ -1,7 +1,7 @@
 import { CollectorConfig, ConfigError, loadConfig, redactConfig } from '@kvr/config';
 import { DiscoveryConfigError } from '@kvr/discovery';
 import { StreamConfigConflictError } from '@kvr/jetstream';
-import { announceReady, EXIT_CONFIG, helpText, parseCommand, runApp, startAdminServer, UsageError, type CommandSpec, type ParsedValues } from '@kvr/runtime';
+import { announceReady, runAppCommand, startAdminServer, type CommandSpec, type ParsedValues } from '@kvr/runtime';
 import { createLogger, createMetricsRegistry, startTracing } from '@kvr/telemetry';
 import { Collector } from './collector';
 
@@ -73,20 +73,6 @@ async function start(values: ParsedValues): Promise<{ stop(): Promise<void> }> {
 }
 
 /** `kvr collector [--config FILE] [--nats URL] [--pods-file PATH] …` */
-export async function main(argv: readonly string[]): Promise<number | undefined> {
-  let values: ParsedValues;
-  try {
-    const parsed = parseCommand(collectorSpec, argv);
-    if (parsed.help) {
-      process.stdout.write(helpText(collectorSpec));
-      return 0;
-    }
-    values = parsed.values;
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`kvr collector: ${err.message}\n\n${helpText(collectorSpec)}`);
-    return EXIT_CONFIG;
-  }
-  await runApp({ name: APP, logger: createLogger({ app: APP }), start: () => start(values) });
-  return undefined;
+export function main(argv: readonly string[]): Promise<number | undefined> {
+  return runAppCommand({ app: APP, spec: collectorSpec, argv, logger: createLogger({ app: APP }), start: (values) => start(values) });
 }

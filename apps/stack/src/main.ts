@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXIT_CONFIG, helpText, parseCommand, runApp, UsageError, type CommandSpec, type ParsedValues } from '@kvr/runtime';
+import { runAppCommand, UsageError, type CommandSpec, type ParsedValues } from '@kvr/runtime';
 import { startApp, startNats, startRedis, type AppProcess } from '@kvr/local-servers';
 import { createLogger, type Logger } from '@kvr/telemetry';
 
@@ -110,23 +110,18 @@ async function start(values: ParsedValues, logger: Logger): Promise<{ stop(): Pr
 }
 
 /** `kvr up [--pods N] [--time-scale X] …` */
-export async function main(argv: readonly string[]): Promise<number | undefined> {
-  let values: ParsedValues;
-  try {
-    const parsed = parseCommand(upSpec, argv);
-    if (parsed.help) {
-      process.stdout.write(helpText(upSpec));
-      return 0;
-    }
-    values = parsed.values;
-    positiveInt(values, 'pods', 4);
-    positiveInt(values, 'partitions', 8);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`kvr up: ${err.message}\n\n${helpText(upSpec)}`);
-    return EXIT_CONFIG;
-  }
+export function main(argv: readonly string[]): Promise<number | undefined> {
   const logger = createLogger({ app: APP });
-  await runApp({ name: APP, logger, start: () => start(values, logger), stopTimeoutMs: 30_000 });
-  return undefined;
+  return runAppCommand({
+    app: APP,
+    spec: upSpec,
+    argv,
+    logger,
+    validate: (values) => {
+      positiveInt(values, 'pods', 4);
+      positiveInt(values, 'partitions', 8);
+    },
+    start: (values) => start(values, logger),
+    stopTimeoutMs: 30_000,
+  });
 }

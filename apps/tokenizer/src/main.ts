@@ -1,10 +1,8 @@
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { loadConfig, redactConfig, TokenizerConfig } from '@kvr/config';
 import { createLogger, createMetricsRegistry, startTracing } from '@kvr/telemetry';
-import { TokenizerRegistry } from '@kvr/tokenization';
+import { registryOptionsFromSettings, TokenizerRegistry } from '@kvr/tokenization';
 import { cachedBackend, localBackend, sidecarBackend, startTokenizerServer, vllmRenderBackend, type TokenizerBackend } from '@kvr/tokenizer-grpc';
-import { announceReady, EXIT_CONFIG, helpText, parseCommand, runApp, startAdminServer, UsageError, type CommandSpec, type ParsedValues } from '@kvr/runtime';
+import { announceReady, runAppCommand, startAdminServer, type CommandSpec, type ParsedValues } from '@kvr/runtime';
 import type { Registry } from 'prom-client';
 
 const APP = 'tokenizer';
@@ -43,18 +41,7 @@ function buildBackend(config: TokenizerConfig, registry: Registry): TokenizerBac
   const upstream = config.upstream;
   if (upstream.kind === 'sidecar') return cachedBackend(sidecarBackend(upstream.target, upstream.timeoutMs, config.maxMessageBytes), upstream.responseCacheEntries, registry);
   if (upstream.kind === 'vllm') return cachedBackend(vllmRenderBackend(upstream.target, upstream.timeoutMs), upstream.responseCacheEntries, registry);
-  const models = config.models;
-  const tokenizers = new TokenizerRegistry({
-    modelDirs: models.dirs,
-    hfHome: models.hfHome || process.env['HF_HOME'] || join(homedir(), '.cache', 'huggingface'),
-    builtinModels: models.builtin,
-    download: {
-      enabled: models.download,
-      endpoint: models.hubEndpoint || process.env['HF_ENDPOINT'] || 'https://huggingface.co',
-      ...(models.hubToken || process.env['HF_TOKEN'] ? { token: models.hubToken || process.env['HF_TOKEN'] } : {}),
-      revision: models.revision,
-    },
-  });
+  const tokenizers = new TokenizerRegistry(registryOptionsFromSettings(config.models));
   return localBackend(tokenizers);
 }
 
@@ -105,21 +92,6 @@ async function start(values: ParsedValues): Promise<{ stop(): Promise<void> }> {
 }
 
 /** `kvr tokenizer [--socket PATH] [--port N] [--config FILE]` */
-export async function main(argv: readonly string[]): Promise<number | undefined> {
-  let values: ParsedValues;
-  try {
-    const parsed = parseCommand(tokenizerSpec, argv);
-    if (parsed.help) {
-      process.stdout.write(helpText(tokenizerSpec));
-      return 0;
-    }
-    values = parsed.values;
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`kvr tokenizer: ${err.message}\n\n${helpText(tokenizerSpec)}`);
-    return EXIT_CONFIG;
-  }
-  const bootLogger = createLogger({ app: APP });
-  await runApp({ name: APP, logger: bootLogger, start: () => start(values) });
-  return undefined;
+export function main(argv: readonly string[]): Promise<number | undefined> {
+  return runAppCommand({ app: APP, spec: tokenizerSpec, argv, logger: createLogger({ app: APP }), start: (values) => start(values) });
 }

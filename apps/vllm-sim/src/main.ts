@@ -1,9 +1,7 @@
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { loadConfig, redactConfig, SimConfig } from '@kvr/config';
-import { announceReady, EXIT_CONFIG, helpText, parseCommand, runApp, UsageError, type CommandSpec, type ParsedValues } from '@kvr/runtime';
+import { announceReady, runAppCommand, type CommandSpec, type ParsedValues } from '@kvr/runtime';
 import { createLogger, type Logger } from '@kvr/telemetry';
-import { TokenizerRegistry, type ModelTokenizer } from '@kvr/tokenization';
+import { registryOptionsFromSettings, TokenizerRegistry, type ModelTokenizer } from '@kvr/tokenization';
 import { SimPod } from './pod';
 
 const APP = 'sim';
@@ -67,18 +65,7 @@ function vocabularyOf(tokenizer: ModelTokenizer): { id: number; text: string }[]
 }
 
 function tokenizerRegistry(config: SimConfig): TokenizerRegistry {
-  const models = config.models;
-  return new TokenizerRegistry({
-    modelDirs: models.dirs,
-    hfHome: models.hfHome || process.env['HF_HOME'] || join(homedir(), '.cache', 'huggingface'),
-    builtinModels: models.builtin,
-    download: {
-      enabled: models.download,
-      endpoint: models.hubEndpoint || process.env['HF_ENDPOINT'] || 'https://huggingface.co',
-      ...(models.hubToken || process.env['HF_TOKEN'] ? { token: models.hubToken || process.env['HF_TOKEN'] } : {}),
-      revision: models.revision,
-    },
-  });
+  return new TokenizerRegistry(registryOptionsFromSettings(config.models));
 }
 
 /** Starts every pod of the fleet; on a failure, stops the ones already up and rethrows. */
@@ -116,21 +103,6 @@ async function start(values: ParsedValues): Promise<{ stop(): Promise<void> }> {
 }
 
 /** `kvr sim [--pods N] [--config FILE] …` */
-export async function main(argv: readonly string[]): Promise<number | undefined> {
-  let values: ParsedValues;
-  try {
-    const parsed = parseCommand(simSpec, argv);
-    if (parsed.help) {
-      process.stdout.write(helpText(simSpec));
-      return 0;
-    }
-    values = parsed.values;
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`kvr sim: ${err.message}\n\n${helpText(simSpec)}`);
-    return EXIT_CONFIG;
-  }
-  const bootLogger = createLogger({ app: APP });
-  await runApp({ name: APP, logger: bootLogger, start: () => start(values) });
-  return undefined;
+export function main(argv: readonly string[]): Promise<number | undefined> {
+  return runAppCommand({ app: APP, spec: simSpec, argv, logger: createLogger({ app: APP }), start: (values) => start(values) });
 }

@@ -49,13 +49,19 @@ export function decodeSeqFrame(frame: Uint8Array): DecodeResult<bigint> {
 /** Decodes `[topic, seq, payload]`. Never throws. */
 export function decodeKvEventMessage(frames: readonly Uint8Array[]): DecodeResult<KvEventMessage> {
   return captureDecode(() => {
-    if (!Array.isArray(frames)) throw new DecodeError('frame_type', `frames must be an array, got ${describeJsValue(frames)}`);
-    if (frames.length !== 3) throw new DecodeError('frame_count', `expected 3 frames [topic, seq, payload], got ${frames.length}`);
-    const [topicFrame, seqFrame, payload] = frames as readonly unknown[];
-    const topic = parseKvEventTopic(readTopicFrame(topicFrame, 'frame 0 (topic)'));
-    const seq = readSeqFrame(seqFrame, 'frame 1 (seq)');
+    const { topic, seq, payload } = readMessageFrames(frames);
     return { topic, seq, batch: unwrapBatch(payload) };
   });
+}
+
+/** Topic and sequence of a live message, and its payload frame unread; throws DecodeError. */
+function readMessageFrames(frames: readonly Uint8Array[]): { topic: KvEventTopic; seq: bigint; payload: unknown } {
+  if (!Array.isArray(frames)) throw new DecodeError('frame_type', `frames must be an array, got ${describeJsValue(frames)}`);
+  if (frames.length !== 3) throw new DecodeError('frame_count', `expected 3 frames [topic, seq, payload], got ${frames.length}`);
+  const [topicFrame, seqFrame, payload] = frames as readonly unknown[];
+  const topic = parseKvEventTopic(readTopicFrame(topicFrame, 'frame 0 (topic)'));
+  const seq = readSeqFrame(seqFrame, 'frame 1 (seq)');
+  return { topic, seq, payload };
 }
 
 /** A live message checked with {@link inspectKvEventBatch}: valid, with its timestamp and counts. */
@@ -68,11 +74,7 @@ export interface KvEventMessageSummary {
 /** {@link decodeKvEventMessage}'s checks and errors, without materialising token ids and hashes. */
 export function inspectKvEventMessage(frames: readonly Uint8Array[]): DecodeResult<KvEventMessageSummary> {
   return captureDecode(() => {
-    if (!Array.isArray(frames)) throw new DecodeError('frame_type', `frames must be an array, got ${describeJsValue(frames)}`);
-    if (frames.length !== 3) throw new DecodeError('frame_count', `expected 3 frames [topic, seq, payload], got ${frames.length}`);
-    const [topicFrame, seqFrame, payload] = frames as readonly unknown[];
-    const topic = parseKvEventTopic(readTopicFrame(topicFrame, 'frame 0 (topic)'));
-    const seq = readSeqFrame(seqFrame, 'frame 1 (seq)');
+    const { topic, seq, payload } = readMessageFrames(frames);
     checkFrame(payload, 'payload frame');
     const result = inspectKvEventBatch(payload as Uint8Array);
     if (!result.ok) throw result.error;

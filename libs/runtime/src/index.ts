@@ -1,7 +1,7 @@
 export { announceReady, formatReadyLine, parseReadyLine } from './ready';
 export type { ReadyLine } from './ready';
-export { runApp, reportStartFailure, EXIT_OK, EXIT_FAILURE, EXIT_CONFIG } from './lifecycle';
-export type { RunningApp, RunAppOptions } from './lifecycle';
+export { runApp, runAppCommand, reportStartFailure, EXIT_OK, EXIT_FAILURE, EXIT_CONFIG } from './lifecycle';
+export type { RunningApp, RunAppOptions, RunAppCommandOptions } from './lifecycle';
 export { startAdminServer } from './admin-server';
 export type { AdminServer, AdminServerOptions, HealthReport } from './admin-server';
 export { parseCommand, helpText, UsageError } from './cli';

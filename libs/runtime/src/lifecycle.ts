@@ -1,5 +1,6 @@
 import { ConfigError } from '@kvr/config';
 import type { Logger } from '@kvr/telemetry';
+import { helpText, parseCommand, UsageError, type CommandSpec, type ParsedValues } from './cli';
 
 /** What a started app hands back: how to stop it. */
 export interface RunningApp {
@@ -88,4 +89,44 @@ export function reportStartFailure(app: string, logger: Logger, err: unknown): v
     return;
   }
   logger.error({ err }, `${app} failed to start`);
+}
+
+export interface RunAppCommandOptions {
+  /** App name in logs (`sim`, `collector`, …). */
+  readonly app: string;
+  readonly spec: CommandSpec;
+  readonly argv: readonly string[];
+  readonly logger: Logger;
+  /** Extra checks of the parsed flags; throw UsageError for a bad one. */
+  readonly validate?: (values: ParsedValues) => void;
+  readonly start: (values: ParsedValues) => Promise<RunningApp>;
+  readonly stopTimeoutMs?: number;
+}
+
+/**
+ * The `main(argv)` of every long-running app: parse the flags (`--help` prints the help, a
+ * usage error prints it with the problem and exits EXIT_CONFIG), then {@link runApp}.
+ */
+export async function runAppCommand(options: RunAppCommandOptions): Promise<number | undefined> {
+  let values: ParsedValues;
+  try {
+    const parsed = parseCommand(options.spec, options.argv);
+    if (parsed.help) {
+      process.stdout.write(helpText(options.spec));
+      return EXIT_OK;
+    }
+    values = parsed.values;
+    options.validate?.(values);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${options.spec.name}: ${err.message}\n\n${helpText(options.spec)}`);
+    return EXIT_CONFIG;
+  }
+  await runApp({
+    name: options.app,
+    logger: options.logger,
+    start: () => options.start(values),
+    ...(options.stopTimeoutMs !== undefined ? { stopTimeoutMs: options.stopTimeoutMs } : {}),
+  });
+  return undefined;
 }

@@ -103,6 +103,15 @@ class FreeQueue {
   }
 }
 
+/** Drops what made a block cached (it stays allocated or free as it is). */
+function forget(block: KvBlock): void {
+  block.hash = null;
+  block.parentHash = null;
+  block.tokenIds = null;
+  block.loraName = null;
+  block.requestKey = null;
+}
+
 export class BlockPool {
   readonly numBlocks: number;
   readonly blockSize: number;
@@ -191,11 +200,7 @@ export class BlockPool {
       medium: MEDIUM_GPU,
       groupIdx: 0,
     });
-    block.hash = null;
-    block.parentHash = null;
-    block.tokenIds = null;
-    block.loraName = null;
-    block.requestKey = null;
+    forget(block);
   }
 
   /** Marks full blocks as cached and records one BlockStored for them. */
@@ -256,13 +261,7 @@ export class BlockPool {
    */
   reset(): boolean {
     if (this.freeQueue.size !== this.numBlocks) return false;
-    for (const block of this.blocks) {
-      block.hash = null;
-      block.parentHash = null;
-      block.tokenIds = null;
-      block.loraName = null;
-      block.requestKey = null;
-    }
+    for (const block of this.blocks) forget(block);
     this.cached.clear();
     this.events.push({ type: 'AllBlocksCleared' });
     return true;
@@ -272,11 +271,7 @@ export class BlockPool {
   wipe(): void {
     for (const block of this.blocks) {
       if (block.refCount !== 0) throw new Error('wipe() with blocks in use');
-      block.hash = null;
-      block.parentHash = null;
-      block.tokenIds = null;
-      block.loraName = null;
-      block.requestKey = null;
+      forget(block);
     }
     this.cached.clear();
     this.events = [];

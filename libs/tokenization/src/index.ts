@@ -10,7 +10,8 @@ export type {
   TokenizeResult,
   TokenizerRegistryOptions,
 } from './api';
-export { TokenizerRegistry } from './registry';
+export { TokenizerRegistry, registryOptionsFromSettings } from './registry';
+export type { ModelSourceSettings } from './registry';
 export type { ModelSourceKind } from './registry';
 export { HfModelTokenizer } from './model-tokenizer';
 export type { ModelFiles, ModelTokenizerOptions } from './model-tokenizer';

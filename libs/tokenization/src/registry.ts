@@ -154,3 +154,31 @@ export class TokenizerRegistry {
 function notFoundMessage(model: string, looked: readonly string[]): string {
   return `no tokenizer files for model "${model}"; looked in: ${looked.map((l, i) => `(${i + 1}) ${l}`).join('; ')}`;
 }
+
+/**
+ * Model-source settings as the app configs hold them (`models:` in the tokenizer and sim configs;
+ * an empty string means "not set": the registry then falls back to HF_HOME, HF_ENDPOINT, HF_TOKEN).
+ */
+export interface ModelSourceSettings {
+  readonly dirs: Readonly<Record<string, string>>;
+  readonly hfHome: string;
+  readonly builtin: boolean;
+  readonly download: boolean;
+  readonly hubEndpoint: string;
+  readonly hubToken: string;
+  readonly revision: string;
+}
+
+export function registryOptionsFromSettings(settings: ModelSourceSettings): TokenizerRegistryOptions {
+  return {
+    modelDirs: settings.dirs,
+    ...(settings.hfHome ? { hfHome: settings.hfHome } : {}),
+    builtinModels: settings.builtin,
+    download: {
+      enabled: settings.download,
+      ...(settings.hubEndpoint ? { endpoint: settings.hubEndpoint } : {}),
+      ...(settings.hubToken ? { token: settings.hubToken } : {}),
+      revision: settings.revision,
+    },
+  };
+}
