@@ -16,6 +16,10 @@ const APPS: Record<string, { summary: string; module: string }> = {
     summary: 'The whole stack locally on free ports: Redis, NATS JetStream, a simulated fleet and the services',
     module: 'apps/stack/src/main.js',
   },
+  indexer: {
+    summary: 'Consumes the KV event stream by partition into the Redis block index; serves the precise-prefix Scorer (gRPC)',
+    module: 'apps/indexer/src/main.js',
+  },
   sim: {
     summary: 'Simulated vLLM pods (one, or a fleet with --pods N): OpenAI API, prefix cache, KV events, vLLM metrics',
     module: 'apps/vllm-sim/src/main.js',

@@ -1,7 +1,7 @@
 /**
  * `kvr up`: the whole system on one machine, for development, tests and the demo — its own
  * redis-server and nats-server -js on free ports, a simulated vLLM fleet, and every service that
- * exists (collector, tokenizer; later capabilities add indexer, load-scorer, gateway). Each part
+ * exists (collector, indexer, tokenizer; later capabilities add load-scorer, gateway). Each part
  * is a real process started the way a user starts it (`kvr <app>`), ready by its ready line.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -26,7 +26,7 @@ export const upSpec: CommandSpec = {
   },
   details: [
     'Prints one line when everything is up:',
-    '{"event":"ready","app":"up","pods":[{"id","http","zmq","replay"}…],"nats":"nats://…","redis":"redis://…","tokenizer":"unix://…","collector":"http://…","listen":{…the same…}}',
+    '{"event":"ready","app":"up","pods":[{"id","http","zmq","replay"}…],"nats":"nats://…","redis":"redis://…","tokenizer":"unix://…","collector":"http://…","indexer":"host:port","listen":{…the same…}}',
     'and runs until SIGINT/SIGTERM, then stops everything it started.',
   ].join('\n'),
 };
@@ -90,6 +90,7 @@ async function start(values: ParsedValues, logger: Logger): Promise<{ stop(): Pr
       return { address: url.hostname, httpPort: Number(url.port), id: pod.id, zmqEndpoint: pod.zmq, replayEndpoint: pod.replay, model };
     });
     const collector = await app('collector', ['--probe-port', '0'], { KVR_NATS: nats.url, KVR_PARTITIONS: String(partitions), KVR_DISCOVERY__PODS: JSON.stringify(podSpecs) });
+    const indexer = await app('indexer', ['--grpc', '127.0.0.1:0', '--probe-port', '0'], { KVR_NATS: nats.url, KVR_REDIS: redis.url, KVR_PARTITIONS: String(partitions) });
     const tokenizer = await app('tokenizer', ['--socket', join(dir, 'tokenizer.sock'), '--probe-port', '0'], { KVR_MODELS__PRELOAD: model });
     const addresses = {
       pods: simPods,
@@ -97,6 +98,7 @@ async function start(values: ParsedValues, logger: Logger): Promise<{ stop(): Pr
       redis: redis.url,
       tokenizer: String(tokenizer.listen['grpc']),
       collector: String(collector.listen['http']),
+      indexer: String(indexer.listen['grpc']),
       partitions,
     };
     // The issue's line has the addresses at the top level; `listen` keeps the common ready-line shape.

@@ -12,6 +12,7 @@ interface StackLine {
   redis: string;
   tokenizer: string;
   collector: string;
+  indexer: string;
 }
 
 function portOpen(url: string): Promise<boolean> {
@@ -37,6 +38,7 @@ describe('kvr up', () => {
       expect(line.redis).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
       expect(line.tokenizer).toMatch(/^unix:\/\//);
       expect(line.collector).toMatch(/^http:\/\//);
+      expect(line.indexer).toMatch(/^127\.0\.0\.1:\d+$/);
       const prompt = Array.from({ length: 200 }, (_, i) => i + 10);
       const res = await fetch(`${line.pods[0]!.http}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt, max_tokens: 2 }) });
       expect(res.status).toBe(200);

@@ -10,4 +10,5 @@ export { KvctlConfig } from './schemas/kvctl';
 export { TokenizerConfig, TokenizerModelsConfig, TokenizerUpstreamConfig } from './schemas/tokenizer';
 export { SimConfig, SimKvEventsConfig, SimCacheConfig, SimSchedulerConfig, SimLatencyConfig } from './schemas/sim';
 export { CollectorConfig, CollectorPublishSettings, CollectorZmqSettings, PodDiscoverySettings, StreamSettings } from './schemas/collector';
+export { IndexerConfig } from './schemas/indexer';
 export { APP_SCHEMAS } from './schemas/registry';

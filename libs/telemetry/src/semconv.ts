@@ -153,3 +153,25 @@ export const METRIC_COLLECTOR_PUBLISH_RETRIES_TOTAL = 'kvr_collector_publish_ret
 export const METRIC_COLLECTOR_POSSIBLE_REORDERS_TOTAL = 'kvr_collector_possible_reorders_total';
 /** Gauge: pods the collector subscribes to. */
 export const METRIC_COLLECTOR_PODS = 'kvr_collector_pods';
+
+// ---- Indexer (beyond the series above) --------------------------------------------------
+
+/** Counter, labels `partition`, `kind` (`batch`, `reset`, `removed`, `added`), `outcome` (`applied`, `duplicate`, `early`, `fenced`, `invalid`): messages handled. */
+export const METRIC_INDEXER_MESSAGES_TOTAL = 'kvr_indexer_messages_total';
+/** Counter: request keys a pod gained (admissions) / lost (evictions) an entry for. */
+export const METRIC_INDEXER_ADMISSIONS_TOTAL = 'kvr_indexer_admissions_total';
+export const METRIC_INDEXER_EVICTIONS_TOTAL = 'kvr_indexer_evictions_total';
+/** Counter: BlockStored events skipped because their parent engine key was unknown. */
+export const METRIC_INDEXER_UNKNOWN_PARENTS_TOTAL = 'kvr_indexer_unknown_parents_total';
+/** Counter: BlockStored events whose block size differs from the configured one (an alarm). */
+export const METRIC_INDEXER_BLOCK_SIZE_MISMATCHES_TOTAL = 'kvr_indexer_block_size_mismatches_total';
+/** Counter: early batches whose gap was accepted after the redelivery limit (pod cleared). */
+export const METRIC_INDEXER_ACCEPTED_GAPS_TOTAL = 'kvr_indexer_accepted_gaps_total';
+/** Histogram, seconds: applying one message to the index. */
+export const METRIC_INDEXER_APPLY_SECONDS = 'kvr_indexer_apply_seconds';
+/** Gauge, label `partition`: messages in the partition not yet acknowledged (stream sequence minus ack floor). */
+export const METRIC_INDEXER_CONSUMER_LAG = 'kvr_indexer_consumer_lag';
+/** Gauge: partitions whose lease this replica holds. */
+export const METRIC_INDEXER_LEASES_HELD = 'kvr_indexer_leases_held';
+/** Counter, label `outcome` (`ok`, `error`): Score calls served. */
+export const METRIC_INDEXER_SCORE_TOTAL = 'kvr_indexer_score_total';

@@ -1,5 +1,6 @@
 import type { SchemaClass } from '../describe';
 import { CollectorConfig } from './collector';
+import { IndexerConfig } from './indexer';
 import { KvctlConfig } from './kvctl';
 import { SimConfig } from './sim';
 import { TokenizerConfig } from './tokenizer';
@@ -10,6 +11,7 @@ import { TokenizerConfig } from './tokenizer';
  */
 export const APP_SCHEMAS: Readonly<Record<string, SchemaClass>> = {
   collector: CollectorConfig,
+  indexer: IndexerConfig,
   kvctl: KvctlConfig,
   sim: SimConfig,
   tokenizer: TokenizerConfig,

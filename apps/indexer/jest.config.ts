@@ -1,0 +1,5 @@
+export default {
+  displayName: 'indexer',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};

@@ -1,0 +1,114 @@
+/**
+ * The indexer: leases partitions (NATS KV), consumes each owned partition into the Redis block
+ * index, and serves the Scorer over gRPC from any replica whatever it owns.
+ */
+import { hostname } from 'node:os';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import Redis from 'ioredis';
+import type { Registry } from 'prom-client';
+import { createBlockKeyer, type BlockKeyer } from '@kvr/block-keys';
+import type { IndexerConfig } from '@kvr/config';
+import { RedisBlockIndex } from '@kvr/kv-index-redis';
+import type { Logger } from '@kvr/telemetry';
+import { PartitionLeases } from './leases';
+import { createIndexerMetrics, type IndexerMetrics } from './metrics';
+import { PartitionWorker } from './partition-worker';
+import { startScorerServer } from './scorer-service';
+
+export class Indexer {
+  private readonly workers = new Map<number, PartitionWorker>();
+  private timer: NodeJS.Timeout | null = null;
+  private balancing: Promise<void> = Promise.resolve();
+  private stopping = false;
+
+  private constructor(
+    private readonly config: IndexerConfig,
+    private readonly nc: NatsConnection,
+    private readonly redis: Redis,
+    readonly index: RedisBlockIndex,
+    readonly keyer: BlockKeyer,
+    private readonly leases: PartitionLeases,
+    private readonly metrics: IndexerMetrics,
+    private readonly logger: Logger,
+    readonly grpcAddress: string,
+    private readonly stopGrpc: () => Promise<void>,
+  ) {}
+
+  static async start(config: IndexerConfig, logger: Logger, registry: Registry): Promise<Indexer> {
+    const instance = config.instance || `${hostname()}-${process.pid}`;
+    const redis = new Redis(config.redis, { lazyConnect: true, maxRetriesPerRequest: 3 });
+    await redis.connect();
+    const nc = await connect({ servers: config.nats.split(',').map((s) => s.trim()), name: `indexer ${instance}`, maxReconnectAttempts: -1, reconnectTimeWait: 250, waitOnFirstConnect: true, noAsyncTraces: true });
+    try {
+      const metrics = createIndexerMetrics(registry);
+      const keyer = createBlockKeyer({ modelName: 'unused', blockSize: config.blockSize, hashSeed: config.hashSeed });
+      const index = new RedisBlockIndex({ redis, keyer, prefix: config.redisPrefix });
+      const leases = await PartitionLeases.open(nc, config.leaseBucket, config.leaseTtlSeconds, instance);
+      const grpc = await startScorerServer({ address: config.grpc, index, keyer, metrics, logger });
+      const indexer = new Indexer(config, nc, redis, index, keyer, leases, metrics, logger, grpc.address, grpc.stop);
+      await indexer.balance();
+      indexer.timer = setInterval(() => {
+        indexer.balancing = indexer.balancing.then(() => indexer.balance()).catch((err: unknown) => logger.warn({ err }, 'lease round failed'));
+      }, Math.max(500, (config.leaseTtlSeconds * 1000) / 3));
+      return indexer;
+    } catch (err) {
+      redis.disconnect();
+      await nc.close();
+      throw err;
+    }
+  }
+
+  get ownedPartitions(): number[] {
+    return [...this.workers.keys()].sort((a, b) => a - b);
+  }
+
+  /** One lease round: renew what we hold (drop what we lost), then take free partitions. */
+  private async balance(): Promise<void> {
+    if (this.stopping) return;
+    for (const [partition, worker] of this.workers) {
+      if (!(await this.leases.renew(worker.lease))) await this.lose(partition);
+    }
+    const cap = this.config.maxPartitions === 0 ? this.config.partitions : this.config.maxPartitions;
+    for (let partition = 0; partition < this.config.partitions && this.workers.size < cap; partition++) {
+      if (this.workers.has(partition) || this.stopping) continue;
+      const lease = await this.leases.acquire(partition);
+      if (!lease) continue;
+      const worker = new PartitionWorker(lease, {
+        js: jetstream(this.nc),
+        jsm: await jetstreamManager(this.nc),
+        index: this.index,
+        metrics: this.metrics,
+        logger: this.logger,
+        settings: { stream: this.config.stream, maxEarlyDeliveries: this.config.maxEarlyDeliveries, earlyRedeliveryMs: this.config.earlyRedeliveryMs },
+        onLost: (p) => void this.lose(p),
+      });
+      this.workers.set(partition, worker);
+      await worker.start();
+    }
+    this.metrics.leases.set(this.workers.size);
+  }
+
+  private async lose(partition: number): Promise<void> {
+    const worker = this.workers.get(partition);
+    if (!worker) return;
+    this.workers.delete(partition);
+    this.logger.warn({ partition }, 'partition lease lost');
+    await worker.stop();
+    this.metrics.leases.set(this.workers.size);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.balancing.catch(() => undefined);
+    for (const worker of this.workers.values()) {
+      await worker.stop();
+      await this.leases.release(worker.lease);
+    }
+    this.workers.clear();
+    await this.stopGrpc();
+    await this.nc.drain().catch(() => this.nc.close());
+    this.redis.disconnect();
+  }
+}

@@ -1,0 +1,20 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { semconv } from '@kvr/telemetry';
+
+export type IndexerMetrics = ReturnType<typeof createIndexerMetrics>;
+
+export function createIndexerMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    messages: new Counter({ name: semconv.METRIC_INDEXER_MESSAGES_TOTAL, help: 'Stream messages handled, by outcome.', labelNames: ['partition', 'kind', 'outcome'] as const, registers }),
+    admissions: new Counter({ name: semconv.METRIC_INDEXER_ADMISSIONS_TOTAL, help: 'Request keys a pod gained an entry for.', registers }),
+    evictions: new Counter({ name: semconv.METRIC_INDEXER_EVICTIONS_TOTAL, help: 'Request keys a pod lost its entry for.', registers }),
+    unknownParents: new Counter({ name: semconv.METRIC_INDEXER_UNKNOWN_PARENTS_TOTAL, help: 'BlockStored events skipped: parent engine key unknown.', registers }),
+    blockSizeMismatches: new Counter({ name: semconv.METRIC_INDEXER_BLOCK_SIZE_MISMATCHES_TOTAL, help: 'BlockStored events with another block size than configured.', registers }),
+    acceptedGaps: new Counter({ name: semconv.METRIC_INDEXER_ACCEPTED_GAPS_TOTAL, help: 'Early batches applied after the redelivery limit (pod cleared).', registers }),
+    applySeconds: new Histogram({ name: semconv.METRIC_INDEXER_APPLY_SECONDS, help: 'Applying one message to the index.', buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers }),
+    lag: new Gauge({ name: semconv.METRIC_INDEXER_CONSUMER_LAG, help: 'Messages of the partition not yet acknowledged.', labelNames: ['partition'] as const, registers }),
+    leases: new Gauge({ name: semconv.METRIC_INDEXER_LEASES_HELD, help: 'Partitions this replica holds.', registers }),
+    scores: new Counter({ name: semconv.METRIC_INDEXER_SCORE_TOTAL, help: 'Score calls served.', labelNames: ['outcome'] as const, registers }),
+  };
+}
