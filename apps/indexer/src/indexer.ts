@@ -63,13 +63,27 @@ export class Indexer {
     return [...this.workers.keys()].sort((a, b) => a - b);
   }
 
-  /** One lease round: renew what we hold (drop what we lost), then take free partitions. */
+  /**
+   * One lease round: announce ourselves, renew what we hold (drop what we lost), give back what is
+   * above our fair share (ceil(partitions ÷ live replicas)), then take free partitions up to it.
+   * A released partition is free at once; a dead replica's partitions when their leases expire.
+   */
   private async balance(): Promise<void> {
     if (this.stopping) return;
+    await this.leases.heartbeat();
     for (const [partition, worker] of this.workers) {
       if (!(await this.leases.renew(worker.lease))) await this.lose(partition);
     }
-    const cap = this.config.maxPartitions === 0 ? this.config.partitions : this.config.maxPartitions;
+    const share = Math.ceil(this.config.partitions / (await this.leases.members()));
+    const cap = Math.min(share, this.config.maxPartitions === 0 ? this.config.partitions : this.config.maxPartitions);
+    for (const partition of [...this.workers.keys()].sort((a, b) => b - a)) {
+      if (this.workers.size <= cap) break;
+      const worker = this.workers.get(partition) as PartitionWorker;
+      this.workers.delete(partition);
+      await worker.stop();
+      await this.leases.release(worker.lease);
+      this.logger.info({ partition, share }, 'partition handed back for balance');
+    }
     for (let partition = 0; partition < this.config.partitions && this.workers.size < cap; partition++) {
       if (this.workers.has(partition) || this.stopping) continue;
       const lease = await this.leases.acquire(partition);
@@ -107,6 +121,7 @@ export class Indexer {
       await this.leases.release(worker.lease);
     }
     this.workers.clear();
+    await this.leases.leave();
     await this.stopGrpc();
     await this.nc.drain().catch(() => this.nc.close());
     this.redis.disconnect();

@@ -8,6 +8,11 @@
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 
+/** KV keys allow `[-/=.\w]`; replica names may hold anything. */
+function memberKey(owner: string): string {
+  return Buffer.from(owner, 'utf8').toString('hex');
+}
+
 export interface Lease {
   readonly partition: number;
   /** Current fence (the entry revision); grows at every renewal. */
@@ -23,6 +28,24 @@ export class PartitionLeases {
   static async open(nc: NatsConnection, bucket: string, ttlSeconds: number, owner: string): Promise<PartitionLeases> {
     const kv = await new Kvm(nc).create(bucket, { history: 1, ttl: ttlSeconds * 1000 });
     return new PartitionLeases(kv, owner);
+  }
+
+  /**
+   * Membership for a fair share: every replica refreshes `m.<owner>` each round (the bucket TTL
+   * removes the dead); the share is ceil(partitions ÷ live replicas).
+   */
+  async heartbeat(): Promise<void> {
+    await this.kv.put(`m.${memberKey(this.owner)}`, this.owner);
+  }
+
+  async members(): Promise<number> {
+    let count = 0;
+    for await (const key of await this.kv.keys('m.>')) if (key) count++;
+    return Math.max(1, count);
+  }
+
+  async leave(): Promise<void> {
+    await this.kv.delete(`m.${memberKey(this.owner)}`).catch(() => undefined);
   }
 
   /** Takes the partition if nobody holds it; null when another replica does. */

@@ -49,7 +49,8 @@ export class PartitionWorker {
         ack_policy: AckPolicy.Explicit,
         deliver_policy: DeliverPolicy.All,
         max_ack_pending: 1,
-        ack_wait: 30_000_000_000,
+        // A killed replica's in-flight message goes to the next owner after this long.
+        ack_wait: 5_000_000_000,
       });
     }
     const consumer = await js.consumers.get(settings.stream, name);
