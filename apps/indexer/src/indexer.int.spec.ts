@@ -10,9 +10,9 @@ import { createBlockKeyer } from '@kvr/block-keys';
 import { IndexerConfig, loadConfig } from '@kvr/config';
 import type { ScoreResponse__Output } from '@kvr/contracts';
 import { createLogger } from '@kvr/telemetry';
-import { startApp, startNats, startRedis, startSimFleet, waitFor, type AppProcess, type NatsServerHandle, type RedisServerHandle, type SimFleet } from '@kvr/testing';
+import { runCli, startApp, startNats, startRedis, startSimFleet, waitFor, type AppProcess, type NatsServerHandle, type RedisServerHandle, type SimFleet } from '@kvr/testing';
 import { Indexer } from './indexer';
-import { scorerProto } from './scorer-service';
+import { indexerProto, scorerProto } from './grpc-services';
 
 const BS = 16;
 const MODEL = 'Qwen/Qwen3-32B';
@@ -106,5 +106,31 @@ describe('indexer end to end', () => {
     const holder = fleet.pods[(4 + 2) % 2]!.id;
     expect(byPod.get(holder)!.matched_blocks).toBeGreaterThan(0);
     expect(byPod.get(holder)!.score).toBeCloseTo(byPod.get(holder)!.matched_blocks / expectedKeys.length, 6);
+
+    // kvctl lookup and dump through the Indexer service agree with the Scorer.
+    const lookup = await runCli('kvctl', ['lookup', '--indexer', indexer.grpcAddress, '--model', MODEL, '--tokens', prompt.join(','), '--json']);
+    expect(lookup.code).toBe(0);
+    const explained = JSON.parse(lookup.stdout) as { request_blocks: number; pods: { pod: string; matched_blocks: number }[]; blocks: { request_key: string; pods: string[] }[] };
+    expect(explained.request_blocks).toBe(expectedKeys.length);
+    expect(explained.pods.find((p) => p.pod === holder)?.matched_blocks).toBe(byPod.get(holder)!.matched_blocks);
+    expect(explained.blocks[0]).toEqual({ request_key: expectedKeys[0]!.toString(), pods: expect.arrayContaining([holder]) });
+    const dump = await runCli('kvctl', ['dump', '--indexer', indexer.grpcAddress, '--pod', holder, '--limit', '5', '--json']);
+    const lines = dump.stdout.trim().split('\n').map((l) => JSON.parse(l) as { pod: string });
+    expect(lines).toHaveLength(5);
+    expect(lines.every((l) => l.pod === holder)).toBe(true);
+
+    // Speculative entries through the service, visible to lookups until they expire.
+    const service = new (indexerProto().kvr.index.v1.Indexer)(indexer.grpcAddress, grpc.credentials.createInsecure());
+    const fresh = Array.from({ length: 64 }, (_, i) => 500_000 + i);
+    const inserted = await new Promise<{ blocks: number }>((resolve, reject) =>
+      service.SpeculativeInsert({ model: MODEL, pod: fleet.pods[1]!.id, token_ids: fresh, ttl_ms: 60_000 }, (err, value) => (err || !value ? reject(err ?? new Error('no response')) : resolve(value))),
+    );
+    expect(inserted.blocks).toBe(4);
+    const stats = await new Promise<{ speculative_entries: string; owned_partitions: number[] }>((resolve, reject) =>
+      service.Stats({}, (err, value) => (err || !value ? reject(err ?? new Error('no response')) : resolve(value as never))),
+    );
+    expect(stats.speculative_entries).toBe('4');
+    expect(stats.owned_partitions).toEqual([0, 1, 2, 3]);
+    service.close();
   });
 });

@@ -14,7 +14,7 @@ import type { Logger } from '@kvr/telemetry';
 import { PartitionLeases } from './leases';
 import { createIndexerMetrics, type IndexerMetrics } from './metrics';
 import { PartitionWorker } from './partition-worker';
-import { startScorerServer } from './scorer-service';
+import { startGrpcServer } from './grpc-services';
 
 export class Indexer {
   private readonly workers = new Map<number, PartitionWorker>();
@@ -45,8 +45,10 @@ export class Indexer {
       const keyer = createBlockKeyer({ modelName: 'unused', blockSize: config.blockSize, hashSeed: config.hashSeed });
       const index = new RedisBlockIndex({ redis, keyer, prefix: config.redisPrefix });
       const leases = await PartitionLeases.open(nc, config.leaseBucket, config.leaseTtlSeconds, instance);
-      const grpc = await startScorerServer({ address: config.grpc, index, keyer, metrics, logger });
+      let owned: () => number[] = () => [];
+      const grpc = await startGrpcServer({ address: config.grpc, index, keyer, metrics, logger, ownedPartitions: () => owned() });
       const indexer = new Indexer(config, nc, redis, index, keyer, leases, metrics, logger, grpc.address, grpc.stop);
+      owned = () => indexer.ownedPartitions;
       await indexer.balance();
       indexer.timer = setInterval(() => {
         indexer.balancing = indexer.balancing.then(() => indexer.balance()).catch((err: unknown) => logger.warn({ err }, 'lease round failed'));

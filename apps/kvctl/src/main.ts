@@ -1,6 +1,7 @@
 import { ConfigError } from '@kvr/config';
 import { EXIT_CONFIG, EXIT_FAILURE, helpText, parseCommand, UsageError, type CommandSpec, type ParsedCommand } from '@kvr/runtime';
 import { hashSpec, runHash } from './commands/hash';
+import { dumpSpec, lookupSpec, runDump, runLookup } from './commands/lookup';
 import { runStatus, statusSpec } from './commands/status';
 import { runStream, streamSpec } from './commands/stream';
 import { runTail, tailSpec } from './commands/tail';
@@ -17,6 +18,8 @@ const COMMANDS: Record<string, Command> = {
   hash: { spec: hashSpec, run: runHash },
   tail: { spec: tailSpec, run: runTail },
   stream: { spec: streamSpec, run: runStream },
+  lookup: { spec: lookupSpec, run: runLookup },
+  dump: { spec: dumpSpec, run: runDump },
 };
 
 function topLevelHelp(): string {

@@ -21,6 +21,7 @@ export function protoDir(): string {
 /** Proto files, relative to `protoDir()`. */
 export const TOKENIZER_PROTO = 'tokenization/tokenizer.proto';
 export const SCORER_PROTO = 'kvr/scoring/v1/scorer.proto';
+export const INDEXER_PROTO = 'kvr/index/v1/indexer.proto';
 
 /** proto-loader options matching the generated types (`tools/scripts/proto-gen.sh`). */
 export const PROTO_LOADER_OPTIONS = {

@@ -148,6 +148,19 @@ export class RedisBlockIndex implements BlockIndex {
     };
   }
 
+  async blockHolders(keys: readonly bigint[]): Promise<string[][]> {
+    if (keys.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const key of keys) pipeline.hgetall(this.keys.block(key));
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.map(([err, fields]) => {
+      if (err) throw err;
+      const pods = new Set<string>();
+      for (const [field, count] of Object.entries(fields as Record<string, string>)) if (Number(count) > 0) pods.add(field.slice(0, field.lastIndexOf('|')));
+      return [...pods].sort();
+    });
+  }
+
   async speculativeInsert(keys: readonly bigint[], pod: string, ttlMs: number): Promise<void> {
     if (keys.length === 0) return;
     await this.redis.kvrSpeculate(this.prefix, pod, String(this.now() + ttlMs), String(Math.max(1, Math.ceil(ttlMs))), ...keys.map(String));

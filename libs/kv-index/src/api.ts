@@ -111,6 +111,8 @@ export interface BlockIndex {
   apply(message: PodMessage, options?: { fence?: number; acceptGap?: boolean }): Promise<ApplyResult>;
   /** Longest consecutive prefix of `keys` each candidate holds, in one read. */
   lookup(keys: readonly bigint[], candidates: readonly string[]): Promise<LookupResult>;
+  /** For each key, the pods holding it for real (any tier), sorted: for explaining a lookup. */
+  blockHolders(keys: readonly bigint[]): Promise<string[][]>;
   /** Speculative entries (the gateway's routing decision) that expire after `ttlMs`; real events supersede them. */
   speculativeInsert(keys: readonly bigint[], pod: string, ttlMs: number): Promise<void>;
   /** The pod's position in its stream, or null when the index has never seen it. */

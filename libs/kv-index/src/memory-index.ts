@@ -153,6 +153,10 @@ export class MemoryBlockIndex implements BlockIndex {
     return { totalBlocks: keys.length, pods };
   }
 
+  async blockHolders(keys: readonly bigint[]): Promise<string[][]> {
+    return keys.map((key) => [...(this.holders.get(key)?.keys() ?? [])].sort());
+  }
+
   async speculativeInsert(keys: readonly bigint[], pod: string, ttlMs: number): Promise<void> {
     const expiry = this.now() + ttlMs;
     for (const key of keys) {

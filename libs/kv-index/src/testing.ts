@@ -101,6 +101,15 @@ export function describeBlockIndexConformance(name: string, factory: IndexFactor
       expect(await matched(range(50, 8), ['a'])).toEqual([0]);
     });
 
+    it('lists the pods holding each block', async () => {
+      const tokens = range(1, 8);
+      await index.apply(new PodStream('b').batch(stored([1n, 2n], tokens)));
+      await index.apply(new PodStream('a').batch(stored([3n], tokens.slice(0, 4), { medium: 'CPU' })));
+      await index.speculativeInsert(keys(tokens), 'c', 10_000);
+      expect(await index.blockHolders(keys(tokens))).toEqual([['a', 'b'], ['b']]);
+      expect(await index.blockHolders([])).toEqual([]);
+    });
+
     it('continues a chain through the parent engine key, and skips (and counts) an unknown parent', async () => {
       const a = new PodStream('a');
       const tokens = range(1, 12);

@@ -53,7 +53,7 @@ export async function runHash(parsed: ParsedCommand, io: CommandIo): Promise<num
 }
 
 /** Token ids from exactly one of --tokens, --text, --messages. */
-async function tokensOf(parsed: ParsedCommand, model: string): Promise<number[]> {
+export async function tokensOf(parsed: ParsedCommand, model: string): Promise<number[]> {
   const sources = (['tokens', 'text', 'messages'] as const).filter((name) => typeof parsed.values[name] === 'string');
   if (sources.length !== 1) throw new UsageError('give exactly one of --tokens, --text or --messages');
   const tokensText = parsed.values['tokens'];
