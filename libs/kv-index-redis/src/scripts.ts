@@ -118,44 +118,44 @@ return {'ok', admitted, evicted, unknown}
 `;
 
 /**
- * Longest consecutive prefix per candidate pod, in one call.
- * ARGV: prefix, now (ms), key count, keys…, pod count, pods…, weight pair count, (tier, weight×1e6)…
+ * Longest consecutive prefix per candidate pod, in one call. For each key one HMGET of exactly the
+ * fields that matter (every candidate × every weighted tier), no parsing: tiers without a weight
+ * (none are emitted by vLLM today besides GPU and CPU) are not seen by lookups.
+ * ARGV: prefix, now (ms), key count, keys…, pod count, pods…, tier count, (tier, weight×1e6)…
  * Returns per pod: matched blocks, weighted score ×1e6 (integer), speculative blocks.
  */
 export const LOOKUP_SCRIPT = `
 local prefix, now = ARGV[1], tonumber(ARGV[2])
 local nk = tonumber(ARGV[3])
 local np = tonumber(ARGV[4 + nk])
-local pods, active, matched, score, specs = {}, {}, {}, {}, {}
+local wbase = 5 + nk + np
+local nw = tonumber(ARGV[wbase])
+local tiers, weights = {}, {}
+for w = 1, nw do
+  tiers[w] = ARGV[wbase + 2 * w - 1]
+  weights[w] = tonumber(ARGV[wbase + 2 * w])
+end
+local pods, active, matched, score, specs, fields = {}, {}, {}, {}, {}, {}
 for p = 1, np do
   pods[p] = ARGV[4 + nk + p]
   active[p] = true
   matched[p], score[p], specs[p] = 0, 0, 0
+  for w = 1, nw do fields[(p - 1) * nw + w] = pods[p] .. '|' .. tiers[w] end
 end
-local wbase = 5 + nk + np
-local nw = tonumber(ARGV[wbase])
-local weights = {}
-for w = 1, nw do weights[ARGV[wbase + 2 * w - 1]] = tonumber(ARGV[wbase + 2 * w]) end
 local remaining = np
 for k = 1, nk do
   if remaining == 0 then break end
   local r = ARGV[3 + k]
-  local fields = redis.call('HGETALL', prefix .. ':blk:' .. r)
-  local best = {}
-  for f = 1, #fields, 2 do
-    local name = fields[f]
-    local bar = string.len(name) - string.find(string.reverse(name), '|', 1, true) + 1
-    local pod, tier = string.sub(name, 1, bar - 1), string.sub(name, bar + 1)
-    if tonumber(fields[f + 1]) > 0 then
-      local w = weights[tier] or 1000000
-      if not best[pod] or w > best[pod] then best[pod] = w end
-    end
-  end
+  local counts = redis.call('HMGET', prefix .. ':blk:' .. r, unpack(fields))
   for p = 1, np do
     if active[p] then
-      local w = best[pods[p]]
-      if w then
-        matched[p], score[p] = matched[p] + 1, score[p] + w
+      local best = 0
+      for w = 1, nw do
+        local c = counts[(p - 1) * nw + w]
+        if c and tonumber(c) > 0 and weights[w] > best then best = weights[w] end
+      end
+      if best > 0 then
+        matched[p], score[p] = matched[p] + 1, score[p] + best
       else
         local exp = redis.call('ZSCORE', prefix .. ':spec:' .. r, pods[p])
         if exp and tonumber(exp) > now then
