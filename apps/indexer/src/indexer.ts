@@ -9,12 +9,33 @@ import Redis from 'ioredis';
 import type { Registry } from 'prom-client';
 import { createBlockKeyer, type BlockKeyer } from '@kvr/block-keys';
 import type { IndexerConfig } from '@kvr/config';
+import { isNotFound } from '@kvr/jetstream';
 import { RedisBlockIndex } from '@kvr/kv-index-redis';
 import type { Logger } from '@kvr/telemetry';
 import { PartitionLeases } from './leases';
 import { createIndexerMetrics, type IndexerMetrics } from './metrics';
 import { PartitionWorker } from './partition-worker';
 import { startGrpcServer } from './grpc-services';
+
+/**
+ * The collectors create the events stream; an indexer started first waits for it (logged once,
+ * then polled with back-off) instead of failing.
+ */
+async function waitForStream(nc: NatsConnection, stream: string, logger: Logger): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  let delayMs = 200;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await jsm.streams.info(stream);
+      return;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      if (attempt === 0) logger.warn({ stream }, 'waiting for the events stream (a collector creates it)');
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      delayMs = Math.min(delayMs * 2, 5_000);
+    }
+  }
+}
 
 export class Indexer {
   private readonly workers = new Map<number, PartitionWorker>();
@@ -44,6 +65,7 @@ export class Indexer {
       const metrics = createIndexerMetrics(registry);
       const keyer = createBlockKeyer({ modelName: 'unused', blockSize: config.blockSize, hashSeed: config.hashSeed });
       const index = new RedisBlockIndex({ redis, keyer, prefix: config.redisPrefix });
+      await waitForStream(nc, config.stream, logger);
       const leases = await PartitionLeases.open(nc, config.leaseBucket, config.leaseTtlSeconds, instance);
       let owned: () => number[] = () => [];
       const grpc = await startGrpcServer({ address: config.grpc, index, keyer, metrics, logger, ownedPartitions: () => owned() });
