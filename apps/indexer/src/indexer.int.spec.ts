@@ -5,6 +5,7 @@
  * debug endpoint, labelled with request keys), through a workload with evictions.
  */
 import * as grpc from '@grpc/grpc-js';
+import Redis from 'ioredis';
 import { Registry } from 'prom-client';
 import { createBlockKeyer } from '@kvr/block-keys';
 import { IndexerConfig, loadConfig } from '@kvr/config';
@@ -132,5 +133,18 @@ describe('indexer end to end', () => {
     expect(stats.speculative_entries).toBe('4');
     expect(stats.owned_partitions).toEqual([0, 1, 2, 3]);
     service.close();
+
+    // Redis loses everything (a restart without persistence): the indexer notices the missing
+    // generation key and replays the stream; the index converges to the pods again.
+    const admin = new Redis(redis.url);
+    await admin.flushall();
+    admin.disconnect();
+    await waitFor(
+      async () => {
+        const [truth, index] = await Promise.all([podTruth(fleet), indexed(indexer)]);
+        return truth.size > 0 && truth.size === index.size && [...truth].every((k) => index.has(k)) ? true : undefined;
+      },
+      { what: 'the index to be rebuilt from the stream after Redis lost it', timeoutMs: 30_000 },
+    );
   });
 });

@@ -2,6 +2,7 @@
  * The indexer: leases partitions (NATS KV), consumes each owned partition into the Redis block
  * index, and serves the Scorer over gRPC from any replica whatever it owns.
  */
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -9,6 +10,7 @@ import Redis from 'ioredis';
 import type { Registry } from 'prom-client';
 import { createBlockKeyer, type BlockKeyer } from '@kvr/block-keys';
 import type { IndexerConfig } from '@kvr/config';
+import { redisKeys } from '@kvr/contracts';
 import { isNotFound } from '@kvr/jetstream';
 import { RedisBlockIndex } from '@kvr/kv-index-redis';
 import type { Logger } from '@kvr/telemetry';
@@ -42,6 +44,8 @@ export class Indexer {
   private timer: NodeJS.Timeout | null = null;
   private balancing: Promise<void> = Promise.resolve();
   private stopping = false;
+  /** The index generation this replica has been writing to (see `checkGeneration`). */
+  private generation: string | null = null;
 
   private constructor(
     private readonly config: IndexerConfig,
@@ -94,6 +98,10 @@ export class Indexer {
    */
   private async balance(): Promise<void> {
     if (this.stopping) return;
+    const replay = await this.checkGeneration();
+    if (replay) {
+      for (const worker of this.workers.values()) await worker.replayFromStart();
+    }
     await this.leases.heartbeat();
     for (const [partition, worker] of this.workers) {
       if (!(await this.leases.renew(worker.lease))) await this.lose(partition);
@@ -122,9 +130,31 @@ export class Indexer {
         onLost: (p) => void this.lose(p),
       });
       this.workers.set(partition, worker);
-      await worker.start();
+      if (replay) await worker.replayFromStart();
+      else await worker.start();
     }
     this.metrics.leases.set(this.workers.size);
+  }
+
+  /**
+   * Redis lost the index if its generation key is missing (a restart without persistence, a
+   * flush) or differs from the one this replica wrote to (another replica saw the loss first).
+   * Then every owned partition is replayed from the start of the stream. True when that is due.
+   */
+  private async checkGeneration(): Promise<boolean> {
+    const key = redisKeys(this.config.redisPrefix).generation();
+    let current = await this.redis.get(key);
+    let created = false;
+    if (current === null) {
+      created = (await this.redis.set(key, randomUUID(), 'NX')) === 'OK';
+      current = await this.redis.get(key);
+    }
+    const changed = this.generation !== null && current !== this.generation;
+    if ((created && this.generation !== null) || changed) {
+      this.logger.warn({ generation: current }, 'the index in Redis was lost: replaying the stream into it');
+    }
+    this.generation = current;
+    return created || changed;
   }
 
   private async lose(partition: number): Promise<void> {

@@ -65,6 +65,22 @@ export class PartitionWorker {
     await this.loop;
   }
 
+  /**
+   * The index lost everything (Redis restarted empty): delete this partition's durable consumer
+   * and start a new one at the beginning of the stream, so every batch the stream still holds is
+   * applied again (positions are gone too, so nothing is skipped as a duplicate).
+   */
+  async replayFromStart(): Promise<void> {
+    await this.stop();
+    try {
+      await this.deps.jsm.consumers.delete(this.deps.settings.stream, consumerName(this.lease.partition));
+    } catch {
+      // no consumer yet: the new one starts at the beginning anyway
+    }
+    this.stopped = false;
+    await this.start();
+  }
+
   private async run(messages: ConsumerMessages): Promise<void> {
     try {
       for await (const m of messages) {

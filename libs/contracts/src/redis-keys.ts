@@ -10,6 +10,8 @@
  *   <p>:eng:{<pod>}                 HASH  field `<tier>|<engineKey>` → `<copies>|<R1>,<R2>…`
  *   <p>:pod:{<pod>}                 HASH  epoch, seq (empty after a reset), fence
  *   <p>:pods                        SET   every pod with a position
+ *   <p>:gen                         STRING generation id, set by the first indexer on an empty Redis;
+ *                                         missing or changed = the index was lost: replay the stream
  *
  * The Redis backend (libs/kv-index-redis) writes exactly this; its scripts document the details.
  *
@@ -24,6 +26,7 @@ export interface RedisKeys {
   engine(podId: string): string;
   pod(podId: string): string;
   pods(): string;
+  generation(): string;
 }
 
 export function redisKeys(prefix: string = DEFAULT_REDIS_PREFIX): RedisKeys {
@@ -33,6 +36,7 @@ export function redisKeys(prefix: string = DEFAULT_REDIS_PREFIX): RedisKeys {
     engine: (podId) => `${prefix}:eng:{${podId}}`,
     pod: (podId) => `${prefix}:pod:{${podId}}`,
     pods: () => `${prefix}:pods`,
+    generation: () => `${prefix}:gen`,
   };
 }
 
