@@ -1,5 +1,5 @@
-import { IndexerConfig, loadConfig, redactConfig } from '@kvr/config';
-import { announceReady, runAppCommand, startAdminServer, type CommandSpec, type ParsedValues } from '@kvr/runtime';
+import { IndexerConfig } from '@kvr/config';
+import { announceReady, loadAppConfig, runAppCommand, startAdminServer, type CommandSpec, type FlagTarget, type ParsedValues } from '@kvr/runtime';
 import { createLogger, createMetricsRegistry, startTracing } from '@kvr/telemetry';
 import { Indexer } from './indexer';
 
@@ -19,26 +19,16 @@ export const indexerSpec: CommandSpec = {
   details: 'Prints {"event":"ready","app":"indexer","listen":{"grpc":"host:port","http":"http://…"}} once it serves.',
 };
 
-function overridesFrom(values: ParsedValues): { overrides: Record<string, unknown>; labels: Record<string, string> } {
-  const overrides: Record<string, unknown> = {};
-  const labels: Record<string, string> = {};
-  const num = (text: string): number | string => (text.trim() !== '' && !Number.isNaN(Number(text)) ? Number(text) : text);
-  for (const [flag, key, numeric] of [['nats', 'nats', false], ['redis', 'redis', false], ['grpc', 'grpc', false], ['partitions', 'partitions', true], ['probe-port', 'probePort', true]] as const) {
-    const value = values[flag];
-    if (typeof value !== 'string') continue;
-    overrides[key] = numeric ? num(value) : value;
-    labels[key] = `--${flag}`;
-  }
-  return { overrides, labels };
-}
+const FLAGS: Record<string, FlagTarget> = {
+  nats: { path: ['nats'] },
+  redis: { path: ['redis'] },
+  grpc: { path: ['grpc'] },
+  partitions: { path: ['partitions'], number: true },
+  'probe-port': { path: ['probePort'], number: true },
+};
 
 async function start(values: ParsedValues): Promise<{ stop(): Promise<void> }> {
-  const { overrides, labels } = overridesFrom(values);
-  const file = typeof values['config'] === 'string' ? values['config'] : process.env['KVR_CONFIG'];
-  const { config, ignoredEnv } = loadConfig(IndexerConfig, { app: APP, file, env: process.env, overrides, overrideLabels: labels });
-  const logger = createLogger({ app: APP, level: config.logLevel as 'info' });
-  if (ignoredEnv.length > 0) logger.warn({ ignoredEnv }, 'KVR_ variables that the indexer does not use');
-  logger.info({ config: redactConfig(IndexerConfig, config) }, 'starting');
+  const { config, logger } = loadAppConfig(IndexerConfig, { app: APP, values, flags: FLAGS });
   const tracing = startTracing(APP);
   const registry = createMetricsRegistry({ app: APP });
   const indexer = await Indexer.start(config, logger, registry);

@@ -1,7 +1,7 @@
-import { CollectorConfig, ConfigError, loadConfig, redactConfig } from '@kvr/config';
+import { CollectorConfig, ConfigError } from '@kvr/config';
 import { DiscoveryConfigError } from '@kvr/discovery';
 import { StreamConfigConflictError } from '@kvr/jetstream';
-import { announceReady, runAppCommand, startAdminServer, type CommandSpec, type ParsedValues } from '@kvr/runtime';
+import { announceReady, loadAppConfig, runAppCommand, startAdminServer, type CommandSpec, type FlagTarget, type ParsedValues } from '@kvr/runtime';
 import { createLogger, createMetricsRegistry, startTracing } from '@kvr/telemetry';
 import { Collector } from './collector';
 
@@ -21,34 +21,24 @@ export const collectorSpec: CommandSpec = {
   details: 'Prints {"event":"ready","app":"collector","listen":{"http":"http://…"}} once the streams exist and discovery has started.',
 };
 
-function overridesFrom(values: ParsedValues): { overrides: Record<string, unknown>; labels: Record<string, string> } {
-  const overrides: Record<string, unknown> = {};
-  const labels: Record<string, string> = {};
-  const set = (flag: string, path: string[], value: unknown): void => {
-    let target = overrides;
-    for (const part of path.slice(0, -1)) target = (target[part] ??= {}) as Record<string, unknown>;
-    target[path[path.length - 1] as string] = value;
-    labels[path.join('.')] = `--${flag}`;
-  };
-  const num = (text: string): number | string => (text.trim() !== '' && !Number.isNaN(Number(text)) ? Number(text) : text);
-  if (typeof values['nats'] === 'string') set('nats', ['nats'], values['nats']);
-  if (typeof values['pods-file'] === 'string') {
-    set('pods-file', ['discovery', 'file'], values['pods-file']);
-    set('pods-file', ['discovery', 'kind'], 'file');
-  }
-  if (typeof values['partitions'] === 'string') set('partitions', ['partitions'], num(values['partitions']));
-  if (typeof values['instance'] === 'string') set('instance', ['instance'], values['instance']);
-  if (typeof values['probe-port'] === 'string') set('probe-port', ['probePort'], num(values['probe-port']));
-  return { overrides, labels };
-}
+const FLAGS: Record<string, FlagTarget> = {
+  nats: { path: ['nats'] },
+  'pods-file': { path: ['discovery', 'file'] },
+  partitions: { path: ['partitions'], number: true },
+  instance: { path: ['instance'] },
+  'probe-port': { path: ['probePort'], number: true },
+};
 
 async function start(values: ParsedValues): Promise<{ stop(): Promise<void> }> {
-  const { overrides, labels } = overridesFrom(values);
-  const file = typeof values['config'] === 'string' ? values['config'] : process.env['KVR_CONFIG'];
-  const { config, ignoredEnv } = loadConfig(CollectorConfig, { app: APP, file, env: process.env, overrides, overrideLabels: labels });
-  const logger = createLogger({ app: APP, level: config.logLevel as 'info' });
-  if (ignoredEnv.length > 0) logger.warn({ ignoredEnv }, 'KVR_ variables that the collector does not use');
-  logger.info({ config: redactConfig(CollectorConfig, config) }, 'starting');
+  const { config, logger } = loadAppConfig(CollectorConfig, {
+    app: APP,
+    values,
+    flags: FLAGS,
+    // A pods file also chooses the file source.
+    adjust: (overrides) => {
+      if (typeof values['pods-file'] === 'string') (overrides['discovery'] as Record<string, unknown>)['kind'] = 'file';
+    },
+  });
   const tracing = startTracing(APP);
   const registry = createMetricsRegistry({ app: APP });
   let collector: Collector;

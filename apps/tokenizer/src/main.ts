@@ -1,8 +1,8 @@
-import { loadConfig, redactConfig, TokenizerConfig } from '@kvr/config';
+import { TokenizerConfig } from '@kvr/config';
 import { createLogger, createMetricsRegistry, startTracing } from '@kvr/telemetry';
 import { registryOptionsFromSettings, TokenizerRegistry } from '@kvr/tokenization';
 import { cachedBackend, localBackend, sidecarBackend, startTokenizerServer, vllmRenderBackend, type TokenizerBackend } from '@kvr/tokenizer-grpc';
-import { announceReady, runAppCommand, startAdminServer, type CommandSpec, type ParsedValues } from '@kvr/runtime';
+import { announceReady, loadAppConfig, runAppCommand, startAdminServer, type CommandSpec, type FlagTarget, type ParsedValues } from '@kvr/runtime';
 import type { Registry } from 'prom-client';
 
 const APP = 'tokenizer';
@@ -19,23 +19,11 @@ export const tokenizerSpec: CommandSpec = {
   details: 'Prints {"event":"ready","app":"tokenizer","listen":{"grpc":"unix:///…","tcp":"…","http":"http://…"}} when serving.',
 };
 
-function overridesFrom(values: ParsedValues): { overrides: Record<string, unknown>; labels: Record<string, string> } {
-  const overrides: Record<string, unknown> = {};
-  const labels: Record<string, string> = {};
-  if (typeof values['socket'] === 'string') {
-    overrides['socket'] = values['socket'];
-    labels['socket'] = '--socket';
-  }
-  if (typeof values['port'] === 'string') {
-    overrides['tcp'] = `127.0.0.1:${values['port']}`;
-    labels['tcp'] = '--port';
-  }
-  if (typeof values['probe-port'] === 'string') {
-    overrides['probePort'] = Number(values['probe-port']);
-    labels['probePort'] = '--probe-port';
-  }
-  return { overrides, labels };
-}
+const FLAGS: Record<string, FlagTarget> = {
+  socket: { path: ['socket'] },
+  port: { path: ['tcp'], map: (port) => `127.0.0.1:${port}` },
+  'probe-port': { path: ['probePort'], number: true },
+};
 
 function buildBackend(config: TokenizerConfig, registry: Registry): TokenizerBackend {
   const upstream = config.upstream;
@@ -46,12 +34,7 @@ function buildBackend(config: TokenizerConfig, registry: Registry): TokenizerBac
 }
 
 async function start(values: ParsedValues): Promise<{ stop(): Promise<void> }> {
-  const { overrides, labels } = overridesFrom(values);
-  const file = typeof values['config'] === 'string' ? values['config'] : process.env['KVR_CONFIG'];
-  const { config, ignoredEnv } = loadConfig(TokenizerConfig, { app: APP, file, env: process.env, overrides, overrideLabels: labels });
-  const logger = createLogger({ app: APP, level: config.logLevel as 'info' });
-  if (ignoredEnv.length > 0) logger.warn({ ignoredEnv }, 'KVR_ variables that the tokenizer does not use');
-  logger.info({ config: redactConfig(TokenizerConfig, config) }, 'starting');
+  const { config, logger } = loadAppConfig(TokenizerConfig, { app: APP, values, flags: FLAGS });
   const tracing = startTracing(APP);
   if (!tracing.enabled) logger.info({ reason: tracing.disabledReason }, 'tracing off');
 

@@ -1,5 +1,5 @@
-import { loadConfig, redactConfig, SimConfig } from '@kvr/config';
-import { announceReady, runAppCommand, type CommandSpec, type ParsedValues } from '@kvr/runtime';
+import { SimConfig } from '@kvr/config';
+import { announceReady, loadAppConfig, runAppCommand, type CommandSpec, type FlagTarget, type ParsedValues } from '@kvr/runtime';
 import { createLogger, type Logger } from '@kvr/telemetry';
 import { registryOptionsFromSettings, TokenizerRegistry, type ModelTokenizer } from '@kvr/tokenization';
 import { SimPod } from './pod';
@@ -28,34 +28,19 @@ export const simSpec: CommandSpec = {
   ].join('\n'),
 };
 
-/** Flag → config path, and how to read the flag. */
-const FLAGS: Record<string, { path: string[]; number: boolean }> = {
+/** Flag → config path. */
+const FLAGS: Record<string, FlagTarget> = {
   pods: { path: ['pods'], number: true },
-  model: { path: ['model'], number: false },
+  model: { path: ['model'] },
   port: { path: ['port'], number: true },
   'zmq-port': { path: ['kvEvents', 'port'], number: true },
   'replay-port': { path: ['kvEvents', 'replayPort'], number: true },
   'time-scale': { path: ['timeScale'], number: true },
-  'event-format': { path: ['kvEvents', 'eventFormat'], number: false },
-  'hash-format': { path: ['kvEvents', 'hashFormat'], number: false },
+  'event-format': { path: ['kvEvents', 'eventFormat'] },
+  'hash-format': { path: ['kvEvents', 'hashFormat'] },
   'num-gpu-blocks': { path: ['cache', 'numGpuBlocks'], number: true },
   'block-size': { path: ['cache', 'blockSize'], number: true },
 };
-
-function overridesFrom(values: ParsedValues): { overrides: Record<string, unknown>; labels: Record<string, string> } {
-  const overrides: Record<string, unknown> = {};
-  const labels: Record<string, string> = {};
-  for (const [flag, { path, number }] of Object.entries(FLAGS)) {
-    const value = values[flag];
-    if (typeof value !== 'string') continue;
-    let target = overrides;
-    for (const part of path.slice(0, -1)) target = (target[part] ??= {}) as Record<string, unknown>;
-    // A non-numeric value stays a string so that validation reports it with the flag's name.
-    target[path[path.length - 1] as string] = number && value.trim() !== '' && !Number.isNaN(Number(value)) ? Number(value) : value;
-    labels[path.join('.')] = `--${flag}`;
-  }
-  return { overrides, labels };
-}
 
 /** Words the simulated model "generates", each one token of the served model where possible. */
 const WORDS = [' the', ' cache', ' router', ' prefix', ' block', ' token', ' pod', ' index', ' event', ' stream', ' fast', ' hit', ' model', ' batch', ' step', ' key'];
@@ -86,12 +71,7 @@ export async function startFleet(config: SimConfig, logger: Logger): Promise<Sim
 }
 
 async function start(values: ParsedValues): Promise<{ stop(): Promise<void> }> {
-  const { overrides, labels } = overridesFrom(values);
-  const file = typeof values['config'] === 'string' ? values['config'] : process.env['KVR_CONFIG'];
-  const { config, ignoredEnv } = loadConfig(SimConfig, { app: APP, file, env: process.env, overrides, overrideLabels: labels });
-  const logger = createLogger({ app: APP, level: config.logLevel as 'info' });
-  if (ignoredEnv.length > 0) logger.warn({ ignoredEnv }, 'KVR_ variables that the simulator does not use');
-  logger.info({ config: redactConfig(SimConfig, config) }, 'starting');
+  const { config, logger } = loadAppConfig(SimConfig, { app: APP, values, flags: FLAGS });
   const pods = await startFleet(config, logger);
   for (const pod of pods) logger.info({ ...pod.endpoints }, 'pod serving');
   announceReady(APP, { pods: pods.map((pod) => pod.endpoints) });

@@ -25,14 +25,14 @@ export interface PodMetrics {
   readonly rejected: Counter<'reason'>;
 }
 
-export function createPodMetrics(engine: () => SimEngine, model: string, cacheInfo: Record<string, string>): PodMetrics {
+export function createPodMetrics(engine: SimEngine, model: string, cacheInfo: Record<string, string>): PodMetrics {
   const registry = new Registry();
   const labels = { model_name: model, engine: '0' };
   const labelNames = ['model_name', 'engine'] as const;
   const registers = [registry];
-  new Gauge({ name: semconv.VLLM_NUM_REQUESTS_RUNNING, help: 'Number of requests in model execution batches.', labelNames, registers, collect() { this.set(labels, engine().stats().running); } });
-  new Gauge({ name: semconv.VLLM_NUM_REQUESTS_WAITING, help: 'Number of requests waiting to be processed.', labelNames, registers, collect() { this.set(labels, engine().stats().waiting); } });
-  new Gauge({ name: semconv.VLLM_KV_CACHE_USAGE_PERC, help: 'KV-cache usage. 1 means 100 percent usage.', labelNames, registers, collect() { this.set(labels, engine().stats().kvCacheUsage); } });
+  new Gauge({ name: semconv.VLLM_NUM_REQUESTS_RUNNING, help: 'Number of requests in model execution batches.', labelNames, registers, collect() { this.set(labels, engine.stats().running); } });
+  new Gauge({ name: semconv.VLLM_NUM_REQUESTS_WAITING, help: 'Number of requests waiting to be processed.', labelNames, registers, collect() { this.set(labels, engine.stats().waiting); } });
+  new Gauge({ name: semconv.VLLM_KV_CACHE_USAGE_PERC, help: 'KV-cache usage. 1 means 100 percent usage.', labelNames, registers, collect() { this.set(labels, engine.stats().kvCacheUsage); } });
   // Counters that follow the engine's monotonic totals at scrape time; after an engine restart
   // (totals back to 0) they continue from where they were, as a Prometheus counter must.
   const followTotal = (name: string, help: string, read: () => number): void => {
@@ -50,8 +50,8 @@ export function createPodMetrics(engine: () => SimEngine, model: string, cacheIn
       },
     });
   };
-  followTotal(semconv.VLLM_PREFIX_CACHE_QUERIES_TOTAL, 'Prefix cache queries, in terms of number of queried tokens.', () => engine().stats().prefixCacheQueries);
-  followTotal(semconv.VLLM_PREFIX_CACHE_HITS_TOTAL, 'Prefix cache hits, in terms of number of cached tokens.', () => engine().stats().prefixCacheHits);
+  followTotal(semconv.VLLM_PREFIX_CACHE_QUERIES_TOTAL, 'Prefix cache queries, in terms of number of queried tokens.', () => engine.stats().prefixCacheQueries);
+  followTotal(semconv.VLLM_PREFIX_CACHE_HITS_TOTAL, 'Prefix cache hits, in terms of number of cached tokens.', () => engine.stats().prefixCacheHits);
   const infoLabels = Object.keys(cacheInfo);
   new Gauge({ name: semconv.VLLM_CACHE_CONFIG_INFO, help: 'Information of the LLMEngine CacheConfig', labelNames: infoLabels, registers }).set(cacheInfo, 1);
   return {

@@ -117,7 +117,7 @@ export class SimPod {
         },
       },
     );
-    this.metrics = createPodMetrics(() => this.engine, config.model, {
+    this.metrics = createPodMetrics(this.engine, config.model, {
       block_size: String(config.cache.blockSize),
       num_gpu_blocks: String(config.cache.numGpuBlocks),
       cache_dtype: 'auto',

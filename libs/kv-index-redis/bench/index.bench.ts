@@ -2,7 +2,7 @@
 // keys, and memory per (block, pod) entry. One private redis-server, the index through ioredis.
 import Redis from 'ioredis';
 import { createBlockKeyer } from '@kvr/block-keys';
-import type { KvEvent } from '@kvr/kv-events';
+import { vllmBlockStoredEvent } from '@kvr/kv-events/testing';
 import { startRedis, type ScenarioRow, type ScenarioSuite } from '@kvr/testing';
 import { RedisBlockIndex } from '../src/index';
 
@@ -42,20 +42,7 @@ const suite: ScenarioSuite = {
         for (const tokens of chains) {
           // Pod p's second halves are its own: shift them so pods share only the first half.
           const podTokens = tokens.map((t, i) => (i < (BLOCKS_PER_CHAIN / 2) * BLOCK_SIZE ? t : t + p * 7));
-          const event: KvEvent = {
-            type: 'BlockStored',
-            blockHashes: Array.from({ length: BLOCKS_PER_CHAIN }, () => engineKey++),
-            parentBlockHash: null,
-            tokenIds: podTokens,
-            blockSize: BLOCK_SIZE,
-            loraId: null,
-            medium: 'GPU',
-            loraName: null,
-            extraKeys: null,
-            groupIdx: 0,
-            kvCacheSpecKind: 'full_attention',
-            kvCacheSpecSlidingWindow: null,
-          };
+          const event = vllmBlockStoredEvent({ blockHashes: Array.from({ length: BLOCKS_PER_CHAIN }, () => engineKey++), tokenIds: podTokens, blockSize: BLOCK_SIZE });
           await index.apply({ kind: 'batch', pod: `10.0.0.${p}:8000`, model: 'Qwen/Qwen3-32B', epoch: 0, seq: seq++, batch: { ts: 1, events: [event], dataParallelRank: 0 } });
         }
       }

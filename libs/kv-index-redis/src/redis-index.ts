@@ -70,24 +70,12 @@ export class RedisBlockIndex implements BlockIndex {
     }
   }
 
-  private podKey(pod: string): string {
-    return this.keys.pod(pod);
-  }
-
-  private engineKey(pod: string): string {
-    return this.keys.engine(pod);
-  }
-
-  private podsKey(): string {
-    return this.keys.pods();
-  }
-
   async apply(message: PodMessage, options: { fence?: number; acceptGap?: boolean } = {}): Promise<ApplyResult> {
     const none = { admitted: 0, evicted: 0, unknownParents: 0, blockSizeMismatches: 0, unknownEvictions: 0 };
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const needed = message.kind === 'batch' ? enginesToResolve(message.batch.events) : [];
-      const pipeline = this.redis.pipeline().hmget(this.podKey(message.pod), 'epoch', 'seq', 'fence');
-      if (needed.length > 0) pipeline.hmget(this.engineKey(message.pod), ...needed);
+      const pipeline = this.redis.pipeline().hmget(this.keys.pod(message.pod), 'epoch', 'seq', 'fence');
+      if (needed.length > 0) pipeline.hmget(this.keys.engine(message.pod), ...needed);
       const replies = (await pipeline.exec()) ?? [];
       const [stateErr, state] = replies[0] ?? [null, null];
       if (stateErr) throw stateErr;
@@ -124,7 +112,7 @@ export class RedisBlockIndex implements BlockIndex {
         forget ? '1' : '0',
         ...ops.flatMap(opArgs),
       ];
-      const [status, admitted, evicted, unknownEvictions] = await this.redis.kvrApply(this.podKey(message.pod), this.engineKey(message.pod), this.podsKey(), ...args);
+      const [status, admitted, evicted, unknownEvictions] = await this.redis.kvrApply(this.keys.pod(message.pod), this.keys.engine(message.pod), this.keys.pods(), ...args);
       if (status === 'retry') continue;
       if (status === 'fenced') return { outcome: 'fenced', position, ...none };
       return { outcome: 'applied', position: forget ? null : decision.next, admitted, evicted, unknownEvictions, ...counts };
@@ -167,7 +155,7 @@ export class RedisBlockIndex implements BlockIndex {
   }
 
   async position(pod: string): Promise<PodPosition | null> {
-    const [epoch, seq] = await this.redis.hmget(this.podKey(pod), 'epoch', 'seq');
+    const [epoch, seq] = await this.redis.hmget(this.keys.pod(pod), 'epoch', 'seq');
     if (epoch === null || epoch === undefined) return null;
     return { epoch: Number(epoch), seq: seq ? BigInt(seq) : null };
   }

@@ -8,6 +8,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { createBlockKeyer, type BlockKeyer } from '@kvr/block-keys';
 import type { BlockRemovedEvent, BlockStoredEvent, KvEvent } from '@kvr/kv-events';
+import { blockRemovedEvent, vllmBlockStoredEvent } from '@kvr/kv-events/testing';
 import type { BlockIndex, PodMessage } from './api';
 
 export const CONFORMANCE_BLOCK_SIZE = 4;
@@ -15,26 +16,13 @@ export const CONFORMANCE_MODEL = 'm';
 
 const range = (from: number, n: number): number[] => Array.from({ length: n }, (_, i) => from + i);
 
+/** A BlockStored as current vLLM fills it (`@kvr/kv-events/testing`), with the suite's block size. */
 export function stored(engineKeys: readonly bigint[], tokenIds: readonly number[], fields: Partial<Omit<BlockStoredEvent, 'type' | 'blockHashes' | 'tokenIds'>> = {}): BlockStoredEvent {
-  return {
-    type: 'BlockStored',
-    blockHashes: engineKeys,
-    parentBlockHash: null,
-    tokenIds,
-    blockSize: CONFORMANCE_BLOCK_SIZE,
-    loraId: null,
-    medium: 'GPU',
-    loraName: null,
-    extraKeys: null,
-    groupIdx: 0,
-    kvCacheSpecKind: 'full_attention',
-    kvCacheSpecSlidingWindow: null,
-    ...fields,
-  };
+  return vllmBlockStoredEvent({ blockHashes: engineKeys, tokenIds, blockSize: CONFORMANCE_BLOCK_SIZE, ...fields });
 }
 
 export function removed(engineKeys: readonly bigint[], medium = 'GPU'): BlockRemovedEvent {
-  return { type: 'BlockRemoved', blockHashes: engineKeys, medium, groupIdx: 0 };
+  return blockRemovedEvent(engineKeys, { medium, groupIdx: 0 });
 }
 
 /** A pod's messages with consecutive sequence numbers, as the collector publishes them. */

@@ -80,3 +80,32 @@ export function helpText(spec: CommandSpec): string {
   if (spec.details) lines.push('', spec.details);
   return `${lines.join('\n')}\n`;
 }
+
+/** Where a command-line flag goes in an app's config. */
+export interface FlagTarget {
+  /** Config field path, e.g. `['kvEvents', 'port']`. */
+  readonly path: readonly string[];
+  /** Read the flag as a number (a non-numeric value stays a string, so validation names the flag). */
+  readonly number?: boolean;
+  /** Or turn the flag's text into the config value some other way. */
+  readonly map?: (text: string) => unknown;
+}
+
+/**
+ * Config overrides from string flags, for `loadConfig({ overrides, overrideLabels })`: nested
+ * objects by path, and labels that make validation errors name the flag (`--zmq-port`).
+ */
+export function configOverrides(values: ParsedValues, flags: Readonly<Record<string, FlagTarget>>): { overrides: Record<string, unknown>; labels: Record<string, string> } {
+  const overrides: Record<string, unknown> = {};
+  const labels: Record<string, string> = {};
+  for (const [flag, target] of Object.entries(flags)) {
+    const text = values[flag];
+    if (typeof text !== 'string') continue;
+    let node = overrides;
+    for (const part of target.path.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>;
+    const numeric = target.number === true && text.trim() !== '' && !Number.isNaN(Number(text));
+    node[target.path[target.path.length - 1] as string] = target.map ? target.map(text) : numeric ? Number(text) : text;
+    labels[target.path.join('.')] = `--${flag}`;
+  }
+  return { overrides, labels };
+}

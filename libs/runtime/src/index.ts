@@ -4,5 +4,6 @@ export { runApp, runAppCommand, reportStartFailure, EXIT_OK, EXIT_FAILURE, EXIT_
 export type { RunningApp, RunAppOptions, RunAppCommandOptions } from './lifecycle';
 export { startAdminServer } from './admin-server';
 export type { AdminServer, AdminServerOptions, HealthReport } from './admin-server';
-export { parseCommand, helpText, UsageError } from './cli';
-export type { CommandSpec, OptionSpec, ParsedCommand, ParsedValues } from './cli';
+export { parseCommand, helpText, UsageError, configOverrides } from './cli';
+export type { CommandSpec, OptionSpec, ParsedCommand, ParsedValues, FlagTarget } from './cli';
+export { loadAppConfig } from './app-config';

@@ -4,7 +4,8 @@
  * test says so, and a record of everything sent — the ground truth to compare a stream against.
  */
 import { KvEventPublisher } from './publisher';
-import { encodeKvEventBatch, WIRE_LAYOUTS, type KvEvent } from '@kvr/kv-events';
+import { encodeKvEventBatch, WIRE_LAYOUTS } from '@kvr/kv-events';
+import { vllmBlockStoredEvent } from '@kvr/kv-events/testing';
 
 export interface SentBatch {
   /** Engine generation in this pod object: 0, then +1 per `restart()`. */
@@ -85,20 +86,7 @@ export async function startEventPod(options: StartEventPodOptions = {}): Promise
     sent,
     step(blocks = 1) {
       const hashes = Array.from({ length: blocks }, () => ++nextHash);
-      const event: KvEvent = {
-        type: 'BlockStored',
-        blockHashes: hashes,
-        parentBlockHash: parent,
-        tokenIds: Array.from({ length: blocks * 4 }, (_, i) => i + 1),
-        blockSize: 4,
-        loraId: null,
-        medium: 'GPU',
-        loraName: null,
-        extraKeys: null,
-        groupIdx: 0,
-        kvCacheSpecKind: 'full_attention',
-        kvCacheSpecSlidingWindow: null,
-      };
+      const event = vllmBlockStoredEvent({ blockHashes: hashes, parentBlockHash: parent, tokenIds: Array.from({ length: blocks * 4 }, (_, k) => k + 1), blockSize: 4 });
       parent = hashes[hashes.length - 1] as bigint;
       const payload = encodeKvEventBatch({ ts: ts(), events: [event], dataParallelRank: 0 }, layout);
       const batch = { generation, seq: publisher.publishPayload(payload), payload, valid: true };
