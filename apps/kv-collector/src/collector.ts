@@ -9,7 +9,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Registry } from 'prom-client';
 import type { CollectorConfig } from '@kvr/config';
 import { ALL_EVENTS_FILTER, DEAD_LETTER_PREFIX } from '@kvr/contracts';
-import { filePodSource, kubernetesPodSource, staticPodSource, type PodChange, type PodSource, type PodSpec } from '@kvr/discovery';
+import { podSourceFromSettings, type PodChange, type PodSource } from '@kvr/discovery';
 import { EpochStore, ensureStream, OrderedPublisher, type StreamSpec } from '@kvr/jetstream';
 import type { Logger } from '@kvr/telemetry';
 import { createCollectorMetrics, type CollectorMetrics } from './metrics';
@@ -28,22 +28,7 @@ function streamSpec(settings: CollectorConfig['stream'], subjects: string[]): St
 }
 
 export function podSourceFor(config: CollectorConfig, logger: Logger): PodSource {
-  const discovery = config.discovery;
-  const hooks = { logger: logger.child({ component: 'discovery' }) };
-  if (discovery.kind === 'file') return filePodSource({ path: discovery.file, ...hooks });
-  if (discovery.kind === 'kubernetes') {
-    return kubernetesPodSource({
-      ...(discovery.apiServer ? { apiServer: discovery.apiServer } : {}),
-      ...(discovery.namespace ? { namespace: discovery.namespace } : {}),
-      labelSelector: discovery.labelSelector,
-      httpPort: discovery.httpPort,
-      zmqPort: discovery.zmqPort,
-      replayPort: discovery.replayPort === 0 ? null : discovery.replayPort,
-      ...(discovery.modelKey ? { modelKey: discovery.modelKey } : {}),
-      ...hooks,
-    });
-  }
-  return staticPodSource(discovery.pods as unknown as PodSpec[], hooks);
+  return podSourceFromSettings(config.discovery, logger.child({ component: 'discovery' }));
 }
 
 export class Collector {

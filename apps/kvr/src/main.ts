@@ -12,6 +12,14 @@ const APPS: Record<string, { summary: string; module: string }> = {
     summary: 'ZMQ → NATS JetStream bridge for every pod: ordered, de-duplicated, gaps replayed, restarts detected',
     module: 'apps/kv-collector/src/main.js',
   },
+  gateway: {
+    summary: 'OpenAI-compatible router: tokenizes, scores every pod (prefix cache + load), forwards to the best one, explains why',
+    module: 'apps/gateway/src/main.js',
+  },
+  'load-scorer': {
+    summary: "Scrapes every pod's vLLM /metrics and serves the kv-cache-utilization and queue-size Scorers (gRPC)",
+    module: 'apps/load-scorer/src/main.js',
+  },
   up: {
     summary: 'The whole stack locally on free ports: Redis, NATS JetStream, a simulated fleet and the services',
     module: 'apps/stack/src/main.js',

@@ -1,8 +1,8 @@
 /**
  * `kvr up`: the whole system on one machine, for development, tests and the demo — its own
  * redis-server and nats-server -js on free ports, a simulated vLLM fleet, and every service that
- * exists (collector, indexer, tokenizer; later capabilities add load-scorer, gateway). Each part
- * is a real process started the way a user starts it (`kvr <app>`), ready by its ready line.
+ * exists (collector, indexer(s), tokenizer, load-scorer, gateway(s)). Each part is a real process
+ * started the way a user starts it (`kvr <app>`), ready by its ready line.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,12 +21,16 @@ export const upSpec: CommandSpec = {
     'time-scale': { type: 'string', description: 'Simulated GPU speed-up (default 1)', placeholder: 'X' },
     partitions: { type: 'string', description: 'Event stream partitions (default 8)', placeholder: 'N' },
     model: { type: 'string', description: 'Served model (default Qwen/Qwen3-32B)', placeholder: 'NAME' },
+    'replicas-gateway': { type: 'string', description: 'Gateway replicas (default 1)', placeholder: 'N' },
+    'replicas-indexer': { type: 'string', description: 'Indexer replicas sharing the partitions (default 1)', placeholder: 'N' },
+    port: { type: 'string', description: 'Port of the (first) gateway (default 0: a free one, printed)', placeholder: 'N' },
     'no-replay': { type: 'boolean', description: 'Pods without a replay socket, as in the reference deployment' },
     'log-level': { type: 'string', description: 'Log level of the services (default warn)', placeholder: 'LEVEL' },
   },
   details: [
     'Prints one line when everything is up:',
-    '{"event":"ready","app":"up","pods":[{"id","http","zmq","replay"}…],"nats":"nats://…","redis":"redis://…","tokenizer":"unix://…","collector":"http://…","indexer":"host:port","listen":{…the same…}}',
+    '{"event":"ready","app":"up","gateway":"http://…","gateways":[…],"pods":[{"id","http","zmq","replay"}…],"nats":"nats://…","redis":"redis://…",',
+    '"tokenizer":"unix://…","collector":"http://…","indexer":"host:port","indexers":[…],"loadScorer":"host:port","listen":{…the same…}}',
     'and runs until SIGINT/SIGTERM, then stops everything it started.',
   ].join('\n'),
 };
@@ -50,6 +54,9 @@ async function start(values: ParsedValues, logger: Logger): Promise<{ stop(): Pr
   const timeScale = typeof values['time-scale'] === 'string' ? values['time-scale'] : '1';
   const model = typeof values['model'] === 'string' ? values['model'] : 'Qwen/Qwen3-32B';
   const logLevel = typeof values['log-level'] === 'string' ? values['log-level'] : 'warn';
+  const gatewayReplicas = positiveInt(values, 'replicas-gateway', 1);
+  const indexerReplicas = positiveInt(values, 'replicas-indexer', 1);
+  const gatewayPort = typeof values['port'] === 'string' ? values['port'] : '0';
   const parts: Part[] = [];
   const children: AppProcess[] = [];
   let stopping = false;
@@ -65,8 +72,8 @@ async function start(values: ParsedValues, logger: Logger): Promise<{ stop(): Pr
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  const app = async (name: string, args: string[], env: Record<string, string>): Promise<AppProcess> => {
-    const child = await startApp(name, args, { env: { KVR_LOG_LEVEL: logLevel, ...env }, timeoutMs: 60_000 });
+  const app = async (name: string, args: string[], env: Record<string, string>, command = name): Promise<AppProcess> => {
+    const child = await startApp(command, args, { env: { KVR_LOG_LEVEL: logLevel, ...env }, timeoutMs: 60_000 });
     children.push(child);
     parts.push({ name, stop: () => child.stop() });
     child.child.once('exit', (code) => {
@@ -90,15 +97,40 @@ async function start(values: ParsedValues, logger: Logger): Promise<{ stop(): Pr
       return { address: url.hostname, httpPort: Number(url.port), id: pod.id, zmqEndpoint: pod.zmq, replayEndpoint: pod.replay, model };
     });
     const collector = await app('collector', ['--probe-port', '0'], { KVR_NATS: nats.url, KVR_PARTITIONS: String(partitions), KVR_DISCOVERY__PODS: JSON.stringify(podSpecs) });
-    const indexer = await app('indexer', ['--grpc', '127.0.0.1:0', '--probe-port', '0'], { KVR_NATS: nats.url, KVR_REDIS: redis.url, KVR_PARTITIONS: String(partitions) });
+    const indexers = await Promise.all(
+      Array.from({ length: indexerReplicas }, (_, i) =>
+        app(indexerReplicas === 1 ? 'indexer' : `indexer-${i + 1}`, ['--grpc', '127.0.0.1:0', '--probe-port', '0'], { KVR_NATS: nats.url, KVR_REDIS: redis.url, KVR_PARTITIONS: String(partitions) }, 'indexer'),
+      ),
+    );
+    const indexer = String((indexers[0] as AppProcess).listen['grpc']);
     const tokenizer = await app('tokenizer', ['--socket', join(dir, 'tokenizer.sock'), '--probe-port', '0'], { KVR_MODELS__PRELOAD: model });
+    const loadScorer = await app('load-scorer', ['--grpc', '127.0.0.1:0', '--probe-port', '0'], { KVR_DISCOVERY__PODS: JSON.stringify(podSpecs) });
+    const gateways: AppProcess[] = [];
+    for (let i = 0; i < gatewayReplicas; i++) {
+      // Every replica reads the same index and shares the no-hit-LRU state in the same Redis.
+      // Indexer replicas serve the same shared index; replica i talks to indexer i (round robin).
+      const gatewayIndexer = String((indexers[i % indexers.length] as AppProcess).listen['grpc']);
+      gateways.push(
+        await app(
+          gatewayReplicas === 1 ? 'gateway' : `gateway-${i + 1}`,
+          ['--port', i === 0 ? gatewayPort : '0', '--tokenizer', String(tokenizer.listen['grpc']), '--indexer', gatewayIndexer, '--load-scorer', String(loadScorer.listen['grpc']), '--redis', redis.url],
+          { KVR_DISCOVERY__PODS: JSON.stringify(podSpecs) },
+          'gateway',
+        ),
+      );
+    }
+    const gatewayUrls = gateways.map((g) => String(g.listen['http']));
     const addresses = {
+      gateway: gatewayUrls[0] as string,
+      gateways: gatewayUrls,
       pods: simPods,
       nats: nats.url,
       redis: redis.url,
       tokenizer: String(tokenizer.listen['grpc']),
       collector: String(collector.listen['http']),
-      indexer: String(indexer.listen['grpc']),
+      indexer,
+      indexers: indexers.map((i) => String(i.listen['grpc'])),
+      loadScorer: String(loadScorer.listen['grpc']),
       partitions,
     };
     // The issue's line has the addresses at the top level; `listen` keeps the common ready-line shape.
@@ -122,6 +154,8 @@ export function main(argv: readonly string[]): Promise<number | undefined> {
     validate: (values) => {
       positiveInt(values, 'pods', 4);
       positiveInt(values, 'partitions', 8);
+      positiveInt(values, 'replicas-gateway', 1);
+      positiveInt(values, 'replicas-indexer', 1);
     },
     start: (values) => start(values, logger),
     stopTimeoutMs: 30_000,

@@ -199,6 +199,7 @@ export function chatResponse(ids: ResponseIds, text: string, usage: Usage): unkn
 export function modelList(models: readonly string[], root: string, maxModelLen: number, created: number): unknown {
   return {
     object: 'list',
-    data: models.map((id) => ({ id, object: 'model', created, owned_by: 'vllm', root, parent: null, max_model_len: maxModelLen, permission: [] })),
+    // As vLLM lists them: a LoRA adapter's parent is the base model (its root is the adapter's path).
+    data: models.map((id) => ({ id, object: 'model', created, owned_by: 'vllm', root: id === root ? root : id, parent: id === root ? null : root, max_model_len: maxModelLen, permission: [] })),
   };
 }

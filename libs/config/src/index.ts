@@ -11,4 +11,6 @@ export { TokenizerConfig, TokenizerModelsConfig, TokenizerUpstreamConfig } from 
 export { SimConfig, SimKvEventsConfig, SimCacheConfig, SimSchedulerConfig, SimLatencyConfig } from './schemas/sim';
 export { CollectorConfig, CollectorPublishSettings, CollectorZmqSettings, PodDiscoverySettings, StreamSettings } from './schemas/collector';
 export { IndexerConfig } from './schemas/indexer';
+export { LoadScorerConfig } from './schemas/load-scorer';
+export { GatewayConfig, ScorerWeights } from './schemas/gateway';
 export { APP_SCHEMAS } from './schemas/registry';

@@ -49,3 +49,12 @@ export function parseBlockField(field: string): { podId: string; tier: string } 
   const bar = field.lastIndexOf('|');
   return bar < 0 ? { podId: field, tier: 'gpu' } : { podId: field.slice(0, bar), tier: field.slice(bar + 1) };
 }
+
+/**
+ * The gateway's shared no-hit-LRU state: a ZSET `pod → use counter` and the counter itself, under
+ * one hash tag so that the update script touches one Redis Cluster slot. Shared so that gateway
+ * replicas rank cold requests alike.
+ */
+export function noHitLruKeys(prefix: string = DEFAULT_REDIS_PREFIX): { lru: string; counter: string } {
+  return { lru: `${prefix}:{nohit}:lru`, counter: `${prefix}:{nohit}:counter` };
+}

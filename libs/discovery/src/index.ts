@@ -20,3 +20,5 @@ export { KUBERNETES_ANNOTATIONS, judgePod, notServingReason } from './kube-pods'
 export type { KubePod, KubePodList, KubeStatus, KubeWatchEvent, PodEndpointDefaults, PodVerdict } from './kube-pods';
 export { SERVICE_ACCOUNT_DIR } from './kube-client';
 export type { KubernetesConnectionOptions } from './kube-client';
+
+export { podSourceFromSettings } from './from-settings';

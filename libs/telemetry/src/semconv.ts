@@ -175,3 +175,47 @@ export const METRIC_INDEXER_CONSUMER_LAG = 'kvr_indexer_consumer_lag';
 export const METRIC_INDEXER_LEASES_HELD = 'kvr_indexer_leases_held';
 /** Counter, label `outcome` (`ok`, `error`): Score calls served. */
 export const METRIC_INDEXER_SCORE_TOTAL = 'kvr_indexer_score_total';
+
+// ---- Load scorer (apps/load-scorer) -------------------------------------------------------
+
+/** Counter, label `outcome` (`ok`, `error`, `timeout`): scrapes of the pods' vLLM /metrics. */
+export const METRIC_LOAD_SCORER_SCRAPES_TOTAL = 'kvr_load_scorer_scrapes_total';
+/** Histogram, seconds: one scrape, request to parsed values, whatever its outcome. */
+export const METRIC_LOAD_SCORER_SCRAPE_SECONDS = 'kvr_load_scorer_scrape_seconds';
+/** Gauge, label `state` (`known`: discovered, `fresh`: values younger than staleAfterMs): pods. */
+export const METRIC_LOAD_SCORER_PODS = 'kvr_load_scorer_pods';
+/** Counter, labels `scorer` (`kv-cache-utilization`, `queue-size`, `unknown`), `outcome` (`ok`, `invalid`, `error`): Score calls served. */
+export const METRIC_LOAD_SCORER_SCORE_TOTAL = 'kvr_load_scorer_score_total';
+/** Counter, label `scorer`: candidate pods left out of a Score answer for want of fresh values. */
+export const METRIC_LOAD_SCORER_OMITTED_PODS_TOTAL = 'kvr_load_scorer_omitted_pods_total';
+
+// ---- Gateway (beyond the series and attributes above) ------------------------------------
+
+/** Attribute: the request id the gateway gave the request (also the `x-request-id` it forwards). */
+export const ATTR_REQUEST_ID = 'kvr.request.id';
+/** Attribute: candidate pods of a decision, comma-separated, best first. */
+export const ATTR_CANDIDATES = 'kvr.route.candidate_pods';
+/** Attribute: true when no candidate held the request's first block. */
+export const ATTR_COLD = 'kvr.route.cold';
+/** Attribute: every scorer outcome as JSON `[{scorer, weight, status, reason}]`. */
+export const ATTR_SCORERS = 'kvr.route.scorers';
+/** Attribute: forwarding attempt number (1 = the chosen pod). */
+export const ATTR_ATTEMPT = 'kvr.forward.attempt';
+/** Attribute: HTTP status the pod answered. */
+export const ATTR_UPSTREAM_STATUS = 'kvr.forward.status';
+/** Counter, labels `model`, `reason`: requests the gateway answered itself with an error (`bad_request`, `unknown_model`, `too_large`, `no_pod`, `upstream_failed`). */
+export const METRIC_GATEWAY_REJECTED_TOTAL = 'kvr_gateway_rejected_total';
+/** Counter, labels `reason` (`connect_error`): forwarding attempts retried on the next-best pod. */
+export const METRIC_GATEWAY_RETRIES_TOTAL = 'kvr_gateway_forward_retries_total';
+/** Counter, label `outcome` (`ok`, `error`): speculative inserts for the chosen pod. */
+export const METRIC_GATEWAY_SPECULATIVE_TOTAL = 'kvr_gateway_speculative_inserts_total';
+/** Histogram, label `model`: predicted share of the prompt's blocks in the chosen pod's cache. */
+export const METRIC_GATEWAY_PREDICTED_HIT_RATIO = 'kvr_gateway_predicted_hit_ratio';
+/** Counter, label `model`: requests routed while the model has never had a confirmed index hit (possible silent miss: wrong model name, block size or hash seed). */
+export const METRIC_GATEWAY_UNINDEXED_TOTAL = 'kvr_gateway_unindexed_model_requests_total';
+/** Counter, label `outcome` (`completed`, `client_aborted`, `upstream_error`): forwarded requests by how they ended. */
+export const METRIC_GATEWAY_FORWARDED_TOTAL = 'kvr_gateway_forwarded_total';
+/** Gauge, labels `state` (`known`, `answering`): pods the gateway knows of and those whose /v1/models answers. */
+export const METRIC_GATEWAY_PODS = 'kvr_gateway_pods';
+/** Histogram, seconds: the gateway's tokenizer call. */
+export const METRIC_GATEWAY_TOKENIZE_SECONDS = 'kvr_gateway_tokenize_seconds';

@@ -16,6 +16,8 @@ export function tokenizerProto(): TokenizerProtoGrpcType {
 /**
  * Channel options matching the reference server and Go client: 100 MiB messages (a 128k-token
  * prompt is far below that), keepalive so an idle sidecar connection is noticed when it dies.
+ * Reconnect backoff is capped at 2 s (grpc-js defaults to 120 s): a restarted sidecar is used
+ * again within seconds, and calls fail fast (no wait-for-ready) while it is away.
  */
 export function channelOptions(maxMessageBytes: number): grpc.ChannelOptions {
   return {
@@ -23,6 +25,8 @@ export function channelOptions(maxMessageBytes: number): grpc.ChannelOptions {
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.keepalive_time_ms': 600_000,
     'grpc.keepalive_timeout_ms': 10_000,
+    'grpc.initial_reconnect_backoff_ms': 100,
+    'grpc.max_reconnect_backoff_ms': 2_000,
   };
 }
 

@@ -22,7 +22,7 @@ export class KvctlConfig {
 
   @Doc('Gateway base URL.')
   @IsServiceUrl(['http', 'https'])
-  gateway = 'http://127.0.0.1:8000';
+  gateway = 'http://127.0.0.1:8080';
 
   @Doc('Bearer token for admin/debug endpoints of the gateway and indexer.', { secret: true })
   @IsString()

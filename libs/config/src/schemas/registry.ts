@@ -1,7 +1,9 @@
 import type { SchemaClass } from '../describe';
 import { CollectorConfig } from './collector';
+import { GatewayConfig } from './gateway';
 import { IndexerConfig } from './indexer';
 import { KvctlConfig } from './kvctl';
+import { LoadScorerConfig } from './load-scorer';
 import { SimConfig } from './sim';
 import { TokenizerConfig } from './tokenizer';
 
@@ -11,8 +13,10 @@ import { TokenizerConfig } from './tokenizer';
  */
 export const APP_SCHEMAS: Readonly<Record<string, SchemaClass>> = {
   collector: CollectorConfig,
+  gateway: GatewayConfig,
   indexer: IndexerConfig,
   kvctl: KvctlConfig,
+  'load-scorer': LoadScorerConfig,
   sim: SimConfig,
   tokenizer: TokenizerConfig,
 };

@@ -26,6 +26,11 @@ export interface ScoreRequest {
    * Caller's request id, for traces and logs only.
    */
   'request_id'?: (string);
+  /**
+   * Which of the service's scorers answers, for services that serve several (the load-scorer:
+   * "kv-cache-utilization" or "queue-size"); empty = the service's first scorer.
+   */
+  'scorer'?: (string);
 }
 
 export interface ScoreRequest__Output {
@@ -53,4 +58,9 @@ export interface ScoreRequest__Output {
    * Caller's request id, for traces and logs only.
    */
   'request_id': (string);
+  /**
+   * Which of the service's scorers answers, for services that serve several (the load-scorer:
+   * "kv-cache-utilization" or "queue-size"); empty = the service's first scorer.
+   */
+  'scorer': (string);
 }

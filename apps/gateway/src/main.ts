@@ -1,0 +1,105 @@
+import { GatewayConfig } from '@kvr/config';
+import { podSourceFromSettings, type PodSource } from '@kvr/discovery';
+import { announceReady, loadAppConfig, runAppCommand, type CommandSpec, type FlagTarget, type ParsedValues } from '@kvr/runtime';
+import { createLogger, createMetricsRegistry, startTracing, type Logger } from '@kvr/telemetry';
+import { TokenizerClient } from '@kvr/tokenizer-grpc';
+import Redis from 'ioredis';
+import type { Registry } from 'prom-client';
+import { Forwarder } from './forwarder';
+import { Gateway } from './gateway';
+import { startHttpServer } from './http';
+import { createGatewayMetrics } from './metrics';
+import { SharedNoHitLru } from './no-hit-lru';
+import { PodCatalog } from './pod-catalog';
+import { IndexerClient, ScorerClient } from './remote';
+import { Router } from './router';
+
+const APP = 'gateway';
+
+export const gatewaySpec: CommandSpec = {
+  name: 'kvr gateway',
+  summary: 'OpenAI-compatible router: tokenizes each request, scores every pod (prefix cache + load), forwards to the best one.',
+  options: {
+    config: { type: 'string', description: 'YAML config file (also KVR_CONFIG); see docs/configuration.md#gateway', placeholder: 'FILE' },
+    host: { type: 'string', description: 'Listen host (default 127.0.0.1)', placeholder: 'HOST' },
+    port: { type: 'string', description: 'Listen port (default 8080; 0 picks one)', placeholder: 'N' },
+    tokenizer: { type: 'string', description: 'Tokenizer service: unix:///path or host:port', placeholder: 'TARGET' },
+    indexer: { type: 'string', description: 'Indexer gRPC address (default 127.0.0.1:50051)', placeholder: 'ADDR' },
+    'load-scorer': { type: 'string', description: 'Load-scorer gRPC address (default 127.0.0.1:50052)', placeholder: 'ADDR' },
+    redis: { type: 'string', description: 'Redis URL of the shared no-hit-LRU state (default redis://127.0.0.1:6379)', placeholder: 'URL' },
+  },
+  details: 'Prints {"event":"ready","app":"gateway","listen":{"http":"http://…"}} once it serves. Pods come from the discovery section of the config (KVR_DISCOVERY__PODS for a static list).',
+};
+
+const FLAGS: Record<string, FlagTarget> = {
+  host: { path: ['host'] },
+  port: { path: ['port'], number: true },
+  tokenizer: { path: ['tokenizer'] },
+  indexer: { path: ['indexer'] },
+  'load-scorer': { path: ['loadScorer'] },
+  redis: { path: ['redis'] },
+};
+
+export interface RunningGateway {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** Builds and starts the gateway from a validated config (also used by in-process benchmarks). */
+export async function startGateway(config: GatewayConfig, logger: Logger, registry: Registry, source: PodSource = podSourceFromSettings(config.discovery, logger.child({ component: 'discovery' }))): Promise<RunningGateway> {
+  const metrics = createGatewayMetrics(registry);
+  const catalog = new PodCatalog(source, logger.child({ component: 'pods' }), config.modelsRefreshMs);
+  const tokenizer = new TokenizerClient({ target: config.tokenizer, timeoutMs: config.tokenizerTimeoutMs });
+  const indexer = new ScorerClient(config.indexer);
+  const indexerAdmin = new IndexerClient(config.indexer);
+  const loadScorer = new ScorerClient(config.loadScorer);
+  // Fail fast while Redis is away (the LRU falls back to its local copy) and reconnect quickly.
+  const redis = new Redis(config.redis, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 1_000,
+    retryStrategy: (times) => Math.min(100 * times, 1_000),
+    lazyConnect: true,
+  });
+  redis.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
+  redis.connect().catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'redis not reachable yet; no-hit-LRU runs on its local copy until it is'));
+  const lru = new SharedNoHitLru(redis, config.redisPrefix);
+  const router = new Router({ config, catalog, tokenizer, indexer, indexerAdmin, loadScorer, lru, metrics, logger });
+  const forwarder = new Forwarder({ maxRetries: config.maxRetries, headersTimeoutMs: config.upstreamHeadersTimeoutMs, retryAfterSeconds: config.retryAfterSeconds, metrics, logger, catalog });
+  await catalog.start();
+  const gateway = new Gateway({ config, router, forwarder, catalog, metrics, logger });
+  const http = await startHttpServer(gateway, registry, logger, config.host, config.port);
+  return {
+    url: http.url,
+    async stop() {
+      await http.close();
+      forwarder.close();
+      await catalog.stop();
+      tokenizer.close();
+      indexer.close();
+      indexerAdmin.close();
+      loadScorer.close();
+      redis.disconnect();
+    },
+  };
+}
+
+async function start(values: ParsedValues): Promise<{ stop(): Promise<void> }> {
+  const { config, logger } = loadAppConfig(GatewayConfig, { app: APP, values, flags: FLAGS });
+  const tracing = startTracing(APP);
+  if (tracing.disabledReason) logger.info({ reason: tracing.disabledReason }, 'tracing off');
+  const registry = createMetricsRegistry({ app: APP });
+  const gateway = await startGateway(config, logger, registry);
+  announceReady(APP, { http: gateway.url });
+  return {
+    async stop() {
+      await gateway.stop();
+      await tracing.shutdown();
+    },
+  };
+}
+
+/** `kvr gateway [--config FILE] [--port N] [--tokenizer TARGET] [--indexer ADDR] …` */
+export function main(argv: readonly string[]): Promise<number | undefined> {
+  return runAppCommand({ app: APP, spec: gatewaySpec, argv, logger: createLogger({ app: APP }), start: (values) => start(values) });
+}

@@ -1,0 +1,111 @@
+/**
+ * gRPC clients of the remote scorers (`kvr.scoring.v1.Scorer` on the indexer and the
+ * load-scorer) and of the indexer's speculative inserts. Every call has a deadline and fails
+ * fast while a service is away (no wait-for-ready); the channel reconnects with a backoff capped
+ * at 2 s, so a restarted service is used again within seconds.
+ */
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { context, propagation } from '@opentelemetry/api';
+import {
+  INDEXER_PROTO,
+  PROTO_LOADER_OPTIONS,
+  protoDir,
+  SCORER_PROTO,
+  type IndexerProtoGrpcType,
+  type ScoreRequest,
+  type ScoreResponse__Output,
+  type ScorerProtoGrpcType,
+} from '@kvr/contracts';
+
+const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.initial_reconnect_backoff_ms': 100,
+  'grpc.max_reconnect_backoff_ms': 2_000,
+  'grpc.max_send_message_length': 64 * 1024 * 1024,
+  'grpc.max_receive_message_length': 64 * 1024 * 1024,
+};
+
+function load<T>(file: string): T {
+  const definition = protoLoader.loadSync(file, { ...PROTO_LOADER_OPTIONS, includeDirs: [protoDir()] });
+  return grpc.loadPackageDefinition(definition) as unknown as T;
+}
+
+let scorerPackage: ScorerProtoGrpcType | undefined;
+let indexerPackage: IndexerProtoGrpcType | undefined;
+
+/** `unix:///path` and host:port both work as grpc-js targets. */
+function target(address: string): string {
+  return address.startsWith('/') ? `unix://${address}` : address;
+}
+
+/** The W3C trace context of the active span, as gRPC metadata, so a service can join the trace. */
+function traceMetadata(): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  for (const [key, value] of Object.entries(carrier)) metadata.set(key, value);
+  return metadata;
+}
+
+/** A failed call's short reason for metrics and explanations: `deadline_exceeded`, `unavailable`, … */
+export function grpcFailureReason(err: unknown): string {
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code === 'number') return (grpc.status[code] ?? 'unknown').toLowerCase();
+  return 'error';
+}
+
+export class ScorerClient {
+  private readonly client: InstanceType<ScorerProtoGrpcType['kvr']['scoring']['v1']['Scorer']>;
+
+  constructor(address: string) {
+    scorerPackage ??= load<ScorerProtoGrpcType>(SCORER_PROTO);
+    this.client = new scorerPackage.kvr.scoring.v1.Scorer(target(address), grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+  }
+
+  score(request: ScoreRequest, timeoutMs: number): Promise<ScoreResponse__Output> {
+    return new Promise((resolve, reject) => {
+      this.client.Score(request, traceMetadata(), { deadline: Date.now() + timeoutMs }, (err, response) => {
+        if (err) reject(err);
+        else if (!response) reject(new Error('empty Score response'));
+        else resolve(response);
+      });
+    });
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+export interface SpeculativeInsert {
+  model: string;
+  loraName: string;
+  pod: string;
+  tokenIds: number[];
+  cacheSalt: string;
+  ttlMs: number;
+}
+
+export class IndexerClient {
+  private readonly client: InstanceType<IndexerProtoGrpcType['kvr']['index']['v1']['Indexer']>;
+
+  constructor(address: string) {
+    indexerPackage ??= load<IndexerProtoGrpcType>(INDEXER_PROTO);
+    this.client = new indexerPackage.kvr.index.v1.Indexer(target(address), grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+  }
+
+  speculativeInsert(insert: SpeculativeInsert, timeoutMs: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.client.SpeculativeInsert(
+        { model: insert.model, lora_name: insert.loraName, pod: insert.pod, token_ids: insert.tokenIds, cache_salt: insert.cacheSalt, ttl_ms: insert.ttlMs },
+        traceMetadata(),
+        { deadline: Date.now() + timeoutMs },
+        (err, response) => (err ? reject(err) : resolve(response?.blocks ?? 0)),
+      );
+    });
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}

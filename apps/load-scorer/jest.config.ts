@@ -1,0 +1,5 @@
+export default {
+  displayName: 'load-scorer',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};

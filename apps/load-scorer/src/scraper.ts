@@ -1,0 +1,192 @@
+/**
+ * Scrapes every known pod's vLLM /metrics on its own timer and keeps the last load read from it.
+ *
+ * - One loop per pod; a tick that finds the previous scrape still running is skipped, so a slow
+ *   pod never has two scrapes in flight.
+ * - Each scrape has a deadline (`timeoutMs`, AbortSignal.timeout). A pod that fails keeps its last
+ *   values; they age out after staleAfterMs on their own (the scorers check freshness).
+ * - A removed pod's loop stops at once, its in-flight scrape is aborted and its values forgotten.
+ * - Every scrape is counted by outcome; a pod's failure is logged once when it starts failing and
+ *   once when it recovers, not every interval.
+ *
+ * Score calls only read `load()`: they never wait for a scrape.
+ */
+import type { DiscoveredPod } from '@kvr/discovery';
+import type { Logger } from '@kvr/telemetry';
+import type { LoadScorerMetrics, ScrapeOutcome } from './metrics';
+import { parsePodLoad } from './pod-load';
+import type { TimedPodLoad } from './scores';
+
+/** `http://<address>:<httpPort><path>`, an IPv6 address in brackets. */
+export function metricsUrl(pod: Pick<DiscoveredPod, 'address' | 'httpPort'>, metricsPath: string): string {
+  const host = pod.address.includes(':') ? `[${pod.address}]` : pod.address;
+  const path = metricsPath.startsWith('/') ? metricsPath : `/${metricsPath}`;
+  return `http://${host}:${pod.httpPort}${path}`;
+}
+
+export interface PodScraperOptions {
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly metricsPath: string;
+  readonly logger: Logger;
+  readonly metrics: Pick<LoadScorerMetrics, 'scrapes' | 'scrapeSeconds'>;
+  /** @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+  /** Clock of `TimedPodLoad.at`, in ms. @default performance.now */
+  readonly now?: () => number;
+}
+
+interface PodState {
+  readonly id: string;
+  readonly url: string;
+  readonly abort: AbortController;
+  timer: NodeJS.Timeout | undefined;
+  inFlight: Promise<void> | undefined;
+  last: TimedPodLoad | undefined;
+  /** Set while the pod's scrapes fail: since when (clock ms) and how many failed. */
+  failing: { since: number; failures: number } | undefined;
+  removed: boolean;
+}
+
+class ScrapeFailure extends Error {}
+
+export class PodScraper {
+  private readonly pods = new Map<string, PodState>();
+  private readonly fetchFn: typeof fetch;
+  private readonly now: () => number;
+  private stopped = false;
+
+  constructor(private readonly options: PodScraperOptions) {
+    this.fetchFn = options.fetch ?? ((input, init) => fetch(input, init));
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  /** Starts scraping a pod (first scrape at once). A pod already known under this id is replaced. */
+  addPod(pod: Pick<DiscoveredPod, 'id' | 'address' | 'httpPort'>): void {
+    if (this.stopped) return;
+    if (this.pods.has(pod.id)) this.removePod(pod.id);
+    const state: PodState = {
+      id: pod.id,
+      url: metricsUrl(pod, this.options.metricsPath),
+      abort: new AbortController(),
+      timer: undefined,
+      inFlight: undefined,
+      last: undefined,
+      failing: undefined,
+      removed: false,
+    };
+    this.pods.set(pod.id, state);
+    this.options.logger.info({ pod: pod.id, url: state.url }, 'scraping pod');
+    state.timer = setInterval(() => this.tick(state), this.options.intervalMs);
+    state.timer.unref();
+    this.tick(state);
+  }
+
+  /** Stops scraping a pod, aborts its scrape in flight and forgets its values. */
+  removePod(id: string): void {
+    const state = this.pods.get(id);
+    if (!state) return;
+    this.pods.delete(id);
+    this.retire(state);
+    this.options.logger.info({ pod: id }, 'stopped scraping pod');
+  }
+
+  /** The pod's last values and when they were read; undefined when never read or unknown. */
+  load(id: string): TimedPodLoad | undefined {
+    return this.pods.get(id)?.last;
+  }
+
+  /** Clock of `load().at`. */
+  clock(): number {
+    return this.now();
+  }
+
+  podIds(): string[] {
+    return [...this.pods.keys()];
+  }
+
+  /** Pods known, and pods with values at most `staleAfterMs` old. */
+  counts(staleAfterMs: number): { known: number; fresh: number } {
+    const now = this.now();
+    let fresh = 0;
+    for (const state of this.pods.values()) if (state.last !== undefined && now - state.last.at <= staleAfterMs) fresh++;
+    return { known: this.pods.size, fresh };
+  }
+
+  /** Stops every loop and waits for the scrapes in flight to settle. Idempotent. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const states = [...this.pods.values()];
+    this.pods.clear();
+    for (const state of states) this.retire(state);
+    await Promise.all(states.flatMap((s) => (s.inFlight ? [s.inFlight] : [])));
+  }
+
+  private retire(state: PodState): void {
+    state.removed = true;
+    if (state.timer) clearInterval(state.timer);
+    state.timer = undefined;
+    state.abort.abort();
+    state.last = undefined;
+  }
+
+  private tick(state: PodState): void {
+    if (state.removed || state.inFlight) return; // still scraping: skip this round
+    state.inFlight = this.scrape(state).finally(() => {
+      state.inFlight = undefined;
+    });
+  }
+
+  /** One scrape; never rejects. */
+  private async scrape(state: PodState): Promise<void> {
+    const started = performance.now();
+    let outcome: ScrapeOutcome = 'ok';
+    try {
+      const signal = AbortSignal.any([state.abort.signal, AbortSignal.timeout(this.options.timeoutMs)]);
+      const res = await this.fetchFn(state.url, { signal, headers: { accept: 'text/plain;version=0.0.4' } });
+      if (!res.ok) {
+        await res.body?.cancel().catch(() => undefined);
+        throw new ScrapeFailure(`HTTP ${res.status}`);
+      }
+      const text = await res.text();
+      const at = this.now();
+      const parsed = parsePodLoad(text);
+      if (!parsed.ok) throw new ScrapeFailure(parsed.reason);
+      if (state.removed) return;
+      state.last = { load: parsed.load, at };
+      if (state.failing) {
+        this.options.logger.info({ pod: state.id, url: state.url, failedScrapes: state.failing.failures, failingForMs: Math.round(at - state.failing.since) }, 'pod metrics scrape recovered');
+        state.failing = undefined;
+      }
+    } catch (err) {
+      if (state.removed) return; // aborted because the pod went away: not a failure
+      outcome = isTimeout(err) ? 'timeout' : 'error';
+      if (state.failing) {
+        state.failing.failures++;
+      } else {
+        state.failing = { since: this.now(), failures: 1 };
+        this.options.logger.warn(
+          { pod: state.id, url: state.url, outcome, err: describeError(err), timeoutMs: outcome === 'timeout' ? this.options.timeoutMs : undefined },
+          'pod metrics scrape failing; its last values are kept until they are stale',
+        );
+      }
+    } finally {
+      if (!state.removed) {
+        this.options.metrics.scrapes.inc({ outcome });
+        this.options.metrics.scrapeSeconds.observe((performance.now() - started) / 1000);
+      }
+    }
+  }
+}
+
+function isTimeout(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'TimeoutError';
+}
+
+/** The message of a fetch failure with its cause (undici hides `ECONNREFUSED` in `cause`). */
+function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = (err as { cause?: unknown }).cause;
+  if (cause instanceof Error && cause.message && cause.message !== err.message) return `${err.message}: ${cause.message}`;
+  return err.message;
+}

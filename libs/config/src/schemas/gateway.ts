@@ -1,0 +1,128 @@
+import { IsIn, IsInt, IsNumber, IsString, Max, Min } from 'class-validator';
+import type { CrossFieldRules } from '../load';
+import { Doc, Section } from '../describe';
+import { IsGrpcTarget, IsServiceUrl } from '../validators';
+import { PodDiscoverySettings } from './collector';
+
+/**
+ * Weights of the scorers (llm-d's precise-prefix-cache-routing profile by default). A weight of 0
+ * leaves the scorer out. Totals are not normalised by the sum of weights, as in llm-d.
+ */
+export class ScorerWeights {
+  @Doc('precise-prefix (the indexer): matched leading blocks / request blocks.')
+  @IsNumber()
+  @Min(0)
+  precisePrefix = 3;
+
+  @Doc('kv-cache-utilization (the load-scorer): 1 − vllm:kv_cache_usage_perc.')
+  @IsNumber()
+  @Min(0)
+  kvCacheUtilization = 2;
+
+  @Doc('queue-size (the load-scorer): min-max normalised vllm:num_requests_waiting, fewer is better.')
+  @IsNumber()
+  @Min(0)
+  queueSize = 2;
+
+  @Doc('no-hit-LRU (in the gateway, state shared in Redis): spreads requests that hit nowhere to the least recently used pods.')
+  @IsNumber()
+  @Min(0)
+  noHitLru = 2;
+}
+
+export class GatewayConfig implements CrossFieldRules {
+  @Doc('Host the OpenAI-compatible HTTP API listens on.')
+  @IsString()
+  host = '127.0.0.1';
+
+  @Doc('Port of that API (0 picks one).')
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  port = 8080;
+
+  @Doc('Pod discovery (the same block as the collector\'s and the load-scorer\'s).')
+  @Section(() => PodDiscoverySettings)
+  discovery = new PodDiscoverySettings();
+
+  @Doc('Tokenizer service (llm-d UDS protocol): unix:///path or host:port.')
+  @IsGrpcTarget()
+  tokenizer = 'unix:///tmp/tokenizer/tokenizer-uds.socket';
+
+  @Doc('Indexer gRPC address (precise-prefix Scorer and speculative inserts).')
+  @IsGrpcTarget()
+  indexer = '127.0.0.1:50051';
+
+  @Doc('Load-scorer gRPC address (kv-cache-utilization and queue-size Scorers).')
+  @IsGrpcTarget()
+  loadScorer = '127.0.0.1:50052';
+
+  @Doc('Redis holding the shared no-hit-LRU state (the index\'s Redis), so that replicas decide alike.')
+  @IsServiceUrl(['redis', 'rediss'])
+  redis = 'redis://127.0.0.1:6379';
+
+  @Doc('Key prefix in Redis (as the indexer\'s).')
+  @IsString()
+  redisPrefix = 'kvr';
+
+  @Doc('Scorer weights.')
+  @Section(() => ScorerWeights)
+  weights = new ScorerWeights();
+
+  @Doc('Deadline of the tokenizer call (ms); past it the request routes on load only.')
+  @IsInt()
+  @Min(1)
+  tokenizerTimeoutMs = 200;
+
+  @Doc('Deadline of each scorer call (ms); a scorer that misses it is left out of that decision.')
+  @IsInt()
+  @Min(1)
+  scorerTimeoutMs = 50;
+
+  @Doc('Lifetime of the speculative index entry written for the chosen pod (ms); 0 disables speculative inserts.')
+  @IsInt()
+  @Min(0)
+  speculativeTtlMs = 2_000;
+
+  @Doc('Largest request body (bytes); larger ones get 413. The default holds a 128k-token prompt with room to spare.')
+  @IsInt()
+  @Min(1024)
+  maxBodyBytes = 16 * 1024 * 1024;
+
+  @Doc('Other pods tried, best first, when connecting to the chosen pod fails before any response byte.')
+  @IsInt()
+  @Min(0)
+  @Max(10)
+  maxRetries = 2;
+
+  @Doc('Deadline for a pod\'s response headers (ms); the body may stream for as long as it takes.')
+  @IsInt()
+  @Min(100)
+  upstreamHeadersTimeoutMs = 300_000;
+
+  @Doc('How often each pod\'s /v1/models is read (ms): the models and LoRA adapters it serves, and whether it answers.')
+  @IsInt()
+  @Min(100)
+  modelsRefreshMs = 5_000;
+
+  @Doc('Seconds a client is told to wait (Retry-After) when no pod can take its request.')
+  @IsInt()
+  @Min(0)
+  retryAfterSeconds = 1;
+
+  @Doc('Bearer token of POST /debug/route. Empty: the endpoint answers only when the gateway listens on loopback.', { secret: true })
+  @IsString()
+  debugToken = '';
+
+  @Doc('Log level: fatal, error, warn, info, debug, trace or silent.')
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  logLevel = 'info';
+
+  crossFieldProblems(): string[] {
+    const problems: string[] = [];
+    if (this.discovery.kind === 'file' && this.discovery.file === '') problems.push('discovery.file is required when discovery.kind is file');
+    const w = this.weights;
+    if (w.precisePrefix + w.kvCacheUtilization + w.queueSize + w.noHitLru === 0) problems.push('weights: at least one scorer needs a weight above 0');
+    return problems;
+  }
+}
