@@ -66,7 +66,13 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
   const lru = new SharedNoHitLru(redis, config.redisPrefix);
   const router = new Router({ config, catalog, tokenizer, indexer, indexerAdmin, loadScorer, lru, metrics, logger });
   const forwarder = new Forwarder({ maxRetries: config.maxRetries, headersTimeoutMs: config.upstreamHeadersTimeoutMs, retryAfterSeconds: config.retryAfterSeconds, metrics, logger, catalog });
-  await catalog.start();
+  // Connect the channels before taking traffic, so that the first requests do not spend their
+  // scorer deadlines on connection set-up. A service that is not up yet is no reason to wait:
+  // requests route without it (counted) until it is.
+  const connected = await Promise.all([tokenizer.connect(2_000), indexer.connect(2_000), indexerAdmin.connect(2_000), loadScorer.connect(2_000), catalog.start().then(() => true)]);
+  const names = ['tokenizer', 'indexer', 'indexer', 'load-scorer'];
+  const missing = [...new Set(names.filter((_, i) => !connected[i]))];
+  if (missing.length > 0) logger.warn({ services: missing }, 'not reachable at start; requests route without them until they are');
   const gateway = new Gateway({ config, router, forwarder, catalog, metrics, logger });
   const http = await startHttpServer(gateway, registry, logger, config.host, config.port);
   return {

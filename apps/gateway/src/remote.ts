@@ -72,9 +72,18 @@ export class ScorerClient {
     });
   }
 
+  /** Resolves true once the channel is connected (false after `timeoutMs`): a warm-up, never fatal. */
+  connect(timeoutMs: number): Promise<boolean> {
+    return waitForReady(this.client, timeoutMs);
+  }
+
   close(): void {
     this.client.close();
   }
+}
+
+export function waitForReady(client: grpc.Client, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => client.waitForReady(Date.now() + timeoutMs, (err) => resolve(!err)));
 }
 
 export interface SpeculativeInsert {
@@ -103,6 +112,10 @@ export class IndexerClient {
         (err, response) => (err ? reject(err) : resolve(response?.blocks ?? 0)),
       );
     });
+  }
+
+  connect(timeoutMs: number): Promise<boolean> {
+    return waitForReady(this.client, timeoutMs);
   }
 
   close(): void {

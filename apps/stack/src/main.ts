@@ -4,11 +4,8 @@
  * exists (collector, indexer(s), tokenizer, load-scorer, gateway(s)). Each part is a real process
  * started the way a user starts it (`kvr <app>`), ready by its ready line.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { runAppCommand, UsageError, type CommandSpec, type ParsedValues } from '@kvr/runtime';
-import { startApp, startNats, startRedis, type AppProcess } from '@kvr/local-servers';
+import { startPipeline, type Pipeline } from '@kvr/local-servers';
 import { createLogger, type Logger } from '@kvr/telemetry';
 
 const APP = 'up';
@@ -43,104 +40,28 @@ function positiveInt(values: ParsedValues, name: string, fallback: number): numb
   return value;
 }
 
-interface Part {
-  readonly name: string;
-  stop(): Promise<unknown>;
-}
-
 async function start(values: ParsedValues, logger: Logger): Promise<{ stop(): Promise<void> }> {
-  const pods = positiveInt(values, 'pods', 4);
-  const partitions = positiveInt(values, 'partitions', 8);
-  const timeScale = typeof values['time-scale'] === 'string' ? values['time-scale'] : '1';
-  const model = typeof values['model'] === 'string' ? values['model'] : 'Qwen/Qwen3-32B';
-  const logLevel = typeof values['log-level'] === 'string' ? values['log-level'] : 'warn';
-  const gatewayReplicas = positiveInt(values, 'replicas-gateway', 1);
-  const indexerReplicas = positiveInt(values, 'replicas-indexer', 1);
-  const gatewayPort = typeof values['port'] === 'string' ? values['port'] : '0';
-  const parts: Part[] = [];
-  const children: AppProcess[] = [];
-  let stopping = false;
-  const dir = mkdtempSync(join(tmpdir(), 'kvr-up-'));
-  const stopAll = async (): Promise<void> => {
-    stopping = true;
-    for (const part of parts.reverse()) {
-      try {
-        await part.stop();
-      } catch (err) {
-        logger.warn({ err, part: part.name }, 'stopping a part failed');
-      }
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  const app = async (name: string, args: string[], env: Record<string, string>, command = name): Promise<AppProcess> => {
-    const child = await startApp(command, args, { env: { KVR_LOG_LEVEL: logLevel, ...env }, timeoutMs: 60_000 });
-    children.push(child);
-    parts.push({ name, stop: () => child.stop() });
-    child.child.once('exit', (code) => {
-      if (stopping) return;
-      logger.error({ app: name, code, stderr: child.stderr().slice(-4000) }, 'a part of the stack exited; stopping everything');
-      void stopAll().then(() => process.exit(1));
-    });
-    return child;
-  };
-  try {
-    const redis = await startRedis();
-    parts.push({ name: 'redis', stop: () => redis.stop() });
-    const nats = await startNats();
-    parts.push({ name: 'nats', stop: () => nats.stop() });
-    const simArgs = ['--pods', String(pods), '--port', '0', '--zmq-port', '0', '--time-scale', timeScale, '--model', model];
-    simArgs.push(values['no-replay'] === true ? '--replay-port=-1' : '--replay-port=0');
-    const sim = await app('sim', simArgs, {});
-    const simPods = sim.listen['pods'] as { id: string; http: string; zmq: string; replay: string | null }[];
-    const podSpecs = simPods.map((pod) => {
-      const url = new URL(pod.http);
-      return { address: url.hostname, httpPort: Number(url.port), id: pod.id, zmqEndpoint: pod.zmq, replayEndpoint: pod.replay, model };
-    });
-    const collector = await app('collector', ['--probe-port', '0'], { KVR_NATS: nats.url, KVR_PARTITIONS: String(partitions), KVR_DISCOVERY__PODS: JSON.stringify(podSpecs) });
-    const indexers = await Promise.all(
-      Array.from({ length: indexerReplicas }, (_, i) =>
-        app(indexerReplicas === 1 ? 'indexer' : `indexer-${i + 1}`, ['--grpc', '127.0.0.1:0', '--probe-port', '0'], { KVR_NATS: nats.url, KVR_REDIS: redis.url, KVR_PARTITIONS: String(partitions) }, 'indexer'),
-      ),
-    );
-    const indexer = String((indexers[0] as AppProcess).listen['grpc']);
-    const tokenizer = await app('tokenizer', ['--socket', join(dir, 'tokenizer.sock'), '--probe-port', '0'], { KVR_MODELS__PRELOAD: model });
-    const loadScorer = await app('load-scorer', ['--grpc', '127.0.0.1:0', '--probe-port', '0'], { KVR_DISCOVERY__PODS: JSON.stringify(podSpecs) });
-    const gateways: AppProcess[] = [];
-    for (let i = 0; i < gatewayReplicas; i++) {
-      // Every replica reads the same index and shares the no-hit-LRU state in the same Redis.
-      // Indexer replicas serve the same shared index; replica i talks to indexer i (round robin).
-      const gatewayIndexer = String((indexers[i % indexers.length] as AppProcess).listen['grpc']);
-      gateways.push(
-        await app(
-          gatewayReplicas === 1 ? 'gateway' : `gateway-${i + 1}`,
-          ['--port', i === 0 ? gatewayPort : '0', '--tokenizer', String(tokenizer.listen['grpc']), '--indexer', gatewayIndexer, '--load-scorer', String(loadScorer.listen['grpc']), '--redis', redis.url],
-          { KVR_DISCOVERY__PODS: JSON.stringify(podSpecs) },
-          'gateway',
-        ),
-      );
-    }
-    const gatewayUrls = gateways.map((g) => String(g.listen['http']));
-    const addresses = {
-      gateway: gatewayUrls[0] as string,
-      gateways: gatewayUrls,
-      pods: simPods,
-      nats: nats.url,
-      redis: redis.url,
-      tokenizer: String(tokenizer.listen['grpc']),
-      collector: String(collector.listen['http']),
-      indexer,
-      indexers: indexers.map((i) => String(i.listen['grpc'])),
-      loadScorer: String(loadScorer.listen['grpc']),
-      partitions,
-    };
-    // The issue's line has the addresses at the top level; `listen` keeps the common ready-line shape.
-    process.stdout.write(`${JSON.stringify({ event: 'ready', app: APP, ...addresses, listen: addresses })}\n`);
-    logger.info({ ...addresses }, 'stack up');
-    return { stop: stopAll };
-  } catch (err) {
-    await stopAll();
-    throw err;
-  }
+  const gatewayPort = typeof values['port'] === 'string' ? Number(values['port']) : 0;
+  const pipeline: Pipeline = await startPipeline({
+    pods: positiveInt(values, 'pods', 4),
+    partitions: positiveInt(values, 'partitions', 8),
+    timeScale: typeof values['time-scale'] === 'string' ? Number(values['time-scale']) : 1,
+    model: typeof values['model'] === 'string' ? values['model'] : 'Qwen/Qwen3-32B',
+    logLevel: typeof values['log-level'] === 'string' ? values['log-level'] : 'warn',
+    gateways: positiveInt(values, 'replicas-gateway', 1),
+    indexers: positiveInt(values, 'replicas-indexer', 1),
+    gatewayPort,
+    noReplay: values['no-replay'] === true,
+    onUnexpectedExit: (part, code, stderrTail) => {
+      logger.error({ app: part, code, stderr: stderrTail }, 'a part of the stack exited; stopping everything');
+      void pipeline.stop().then(() => process.exit(1));
+    },
+  });
+  const addresses = pipeline.addresses();
+  // The issue's line has the addresses at the top level; `listen` keeps the common ready-line shape.
+  process.stdout.write(`${JSON.stringify({ event: 'ready', app: APP, ...addresses, listen: addresses })}\n`);
+  logger.info({ ...addresses }, 'stack up');
+  return { stop: () => pipeline.stop() };
 }
 
 /** `kvr up [--pods N] [--time-scale X] …` */
@@ -156,6 +77,10 @@ export function main(argv: readonly string[]): Promise<number | undefined> {
       positiveInt(values, 'partitions', 8);
       positiveInt(values, 'replicas-gateway', 1);
       positiveInt(values, 'replicas-indexer', 1);
+      const port = values['port'];
+      if (typeof port === 'string' && !(Number.isInteger(Number(port)) && Number(port) >= 0 && Number(port) <= 65535)) throw new UsageError(`--port must be 0..65535, got "${port}"`);
+      const scale = values['time-scale'];
+      if (typeof scale === 'string' && !(Number(scale) > 0)) throw new UsageError(`--time-scale must be a positive number, got "${scale}"`);
     },
     start: (values) => start(values, logger),
     stopTimeoutMs: 30_000,

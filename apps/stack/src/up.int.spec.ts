@@ -1,12 +1,16 @@
 /**
  * `kvr up` as a user runs it. Real: every process of the stack (redis-server, nats-server -js,
- * kvr sim, kvr collector, kvr tokenizer), the kvctl CLI. Mocked: nothing. A request to a pod
- * must end up, as KV events, in the JetStream stream.
+ * kvr sim, collector, indexer, tokenizer, load-scorer, gateways), the kvctl CLI. Mocked: nothing.
+ * The reference guide's verification request works through the gateway, and a request to a pod
+ * ends up, as KV events, in the JetStream stream.
  */
 import { createConnection } from 'node:net';
 import { runCli, startApp, waitFor } from '@kvr/testing';
 
 interface StackLine {
+  gateway: string;
+  gateways: string[];
+  loadScorer: string;
   pods: { id: string; http: string; zmq: string; replay: string | null }[];
   nats: string;
   redis: string;
@@ -28,8 +32,8 @@ function portOpen(url: string): Promise<boolean> {
 }
 
 describe('kvr up', () => {
-  it('starts the stack, carries a pod\'s KV events into JetStream, and stops everything on SIGTERM', async () => {
-    const up = await startApp('up', ['--pods', '2', '--time-scale', '20', '--partitions', '4'], { timeoutMs: 90_000 });
+  it('starts the stack, routes the verification request through each gateway, carries KV events into JetStream, and stops everything on SIGTERM', async () => {
+    const up = await startApp('up', ['--pods', '2', '--time-scale', '20', '--partitions', '4', '--replicas-gateway', '2'], { timeoutMs: 120_000 });
     const line = up.listen as unknown as StackLine;
     let stopped = false;
     try {
@@ -39,6 +43,18 @@ describe('kvr up', () => {
       expect(line.tokenizer).toMatch(/^unix:\/\//);
       expect(line.collector).toMatch(/^http:\/\//);
       expect(line.indexer).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(line.loadScorer).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(line.gateways).toHaveLength(2);
+      expect(line.gateway).toBe(line.gateways[0]);
+      // The reference guide's verification request: only model and a short prompt, on every replica.
+      for (const gateway of line.gateways) {
+        const verify = await fetch(`${gateway}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'Qwen/Qwen3-32B', prompt: 'How are you today?' }) });
+        expect(verify.status).toBe(200);
+        expect(line.pods.map((p) => p.id)).toContain(verify.headers.get('x-kvr-pod'));
+        const completion = (await verify.json()) as { object: string; choices: { text: string }[] };
+        expect(completion.object).toBe('text_completion');
+        expect(completion.choices[0]?.text.length).toBeGreaterThan(0);
+      }
       const prompt = Array.from({ length: 200 }, (_, i) => i + 10);
       const res = await fetch(`${line.pods[0]!.http}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt, max_tokens: 2 }) });
       expect(res.status).toBe(200);
@@ -54,7 +70,7 @@ describe('kvr up', () => {
       expect(info.pods.find((p) => p.pod === line.pods[0]!.id)).toMatchObject({ kind: 'batch', seq: '0' });
       expect(await up.stop(30_000)).toBe(0);
       stopped = true;
-      for (const url of [line.nats, line.redis, line.pods[0]!.http, line.collector]) expect(await portOpen(url)).toBe(false);
+      for (const url of [line.nats, line.redis, line.pods[0]!.http, line.collector, line.gateway, `http://${line.loadScorer}`]) expect(await portOpen(url)).toBe(false);
     } finally {
       if (!stopped) await up.stop();
     }

@@ -21,6 +21,8 @@ export interface StartRedisOptions {
   timeoutMs?: number;
   /** Extra `redis-server` arguments, e.g. `['--maxmemory', '64mb']`. */
   extraArgs?: readonly string[];
+  /** A fixed port, e.g. to bring a stopped server back where its clients reconnect. @default a free one */
+  port?: number;
 }
 
 const INSTALL_HINT = 'sudo apt-get install -y redis-server';
@@ -33,9 +35,9 @@ const BIND_ATTEMPTS = 5;
 export async function startRedis(options: StartRedisOptions = {}): Promise<RedisServerHandle> {
   const binary = findBinary('redis-server', INSTALL_HINT);
   let lastError: unknown;
-  for (let attempt = 0; attempt < BIND_ATTEMPTS; attempt++) {
+  for (let attempt = 0; attempt < (options.port ? 1 : BIND_ATTEMPTS); attempt++) {
     const host = '127.0.0.1';
-    const port = await freePort(host);
+    const port = options.port ?? (await freePort(host));
     const dir = mkdtempSync(join(tmpdir(), 'kvr-redis-'));
     const proc = startManagedProcess(
       binary,

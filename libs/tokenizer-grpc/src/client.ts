@@ -74,6 +74,11 @@ export class TokenizerClient {
     return { tokenIds: response.token_ids };
   }
 
+  /** Resolves true once the channel is connected (false after `timeoutMs`); callers use it to warm up. */
+  connect(timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => this.client.waitForReady(Date.now() + timeoutMs, (err) => resolve(!err)));
+  }
+
   close(): void {
     this.client.close();
   }

@@ -1,0 +1,225 @@
+/**
+ * The whole routing pipeline on this machine, each part a real process started as users start
+ * it (`kvr <app>`): redis-server, nats-server -js, a simulated vLLM fleet, collector, indexer(s),
+ * tokenizer, load-scorer and gateway(s). `kvr up`, the end-to-end tests and the benchmark all
+ * start it here, so they run the same system.
+ *
+ * Every address is fixed when the pipeline starts (free ports, one socket path), so a part can
+ * be stopped and started again where its clients reconnect: what the fault-injection tests do.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startApp, type AppProcess } from './app-process';
+import { startNats, type NatsServerHandle } from './nats-server';
+import { freePort } from './ports';
+import { startRedis, type RedisServerHandle } from './redis-server';
+
+export interface PipelineOptions {
+  /** Simulated pods. @default 4 */
+  pods?: number;
+  /** Simulated GPU speed-up. @default 1 */
+  timeScale?: number;
+  /** @default 8 */
+  partitions?: number;
+  /** @default Qwen/Qwen3-32B */
+  model?: string;
+  /** Pods without replay sockets (the reference deployment). @default false */
+  noReplay?: boolean;
+  /** More `kvr sim` flags. */
+  simArgs?: readonly string[];
+  /** @default 1 */
+  gateways?: number;
+  /** @default 1 */
+  indexers?: number;
+  /** Port of the first gateway. @default 0 (a free one) */
+  gatewayPort?: number;
+  /** Log level of the services. @default warn */
+  logLevel?: string;
+  /** Extra environment of the gateways (e.g. OTEL_* to export their spans). */
+  gatewayEnv?: Record<string, string>;
+  /** Extra environment of every service. */
+  env?: Record<string, string>;
+  /** Which parts to run beyond the fleet and the event path. @default all */
+  routing?: boolean;
+  /** Called when a part exits while nobody stopped it. */
+  onUnexpectedExit?: (part: string, code: number | null, stderrTail: string) => void;
+}
+
+export interface PipelinePod {
+  readonly id: string;
+  readonly http: string;
+  readonly zmq: string | null;
+  readonly replay: string | null;
+}
+
+/** Names of the restartable parts: `collector`, `indexer` (`indexer-2`…), `tokenizer`, `load-scorer`, `gateway` (`gateway-2`…), `sim`. */
+export type PipelinePart = string;
+
+export interface Pipeline {
+  readonly model: string;
+  readonly pods: readonly PipelinePod[];
+  readonly redis: string;
+  readonly nats: string;
+  readonly tokenizer: string;
+  readonly indexers: readonly string[];
+  readonly loadScorer: string;
+  readonly gateways: readonly string[];
+  readonly collector: string;
+  readonly partitions: number;
+  /** The running process of a part (undefined while it is stopped). */
+  part(name: PipelinePart): AppProcess | undefined;
+  /** Stops a part (SIGTERM, or SIGKILL with `{kill: true}`). */
+  stopPart(name: PipelinePart, options?: { kill?: boolean }): Promise<void>;
+  /** Starts a stopped part again at the same address. */
+  startPart(name: PipelinePart): Promise<void>;
+  /** Stops redis-server (the index and the shared LRU go with it). */
+  stopRedis(): Promise<void>;
+  /** A new, empty redis-server on the same port. */
+  startRedis(): Promise<void>;
+  /** Stops everything, parts first, servers last. Safe to call twice. */
+  stop(): Promise<void>;
+  /** `{gateway, pods, nats, redis, tokenizer, indexer, loadScorer, …}` for ready lines. */
+  addresses(): Record<string, unknown>;
+}
+
+interface PartSpec {
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly env: Record<string, string>;
+  process: AppProcess | undefined;
+  stopping: boolean;
+}
+
+export async function startPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
+  const model = options.model ?? 'Qwen/Qwen3-32B';
+  const partitions = options.partitions ?? 8;
+  const routing = options.routing ?? true;
+  const dir = mkdtempSync(join(tmpdir(), 'kvr-pipeline-'));
+  const parts = new Map<string, PartSpec>();
+  const order: string[] = [];
+  let redis: RedisServerHandle | undefined;
+  let nats: NatsServerHandle | undefined;
+  let stopped = false;
+  const baseEnv = { KVR_LOG_LEVEL: options.logLevel ?? 'warn', ...options.env };
+
+  const launch = async (name: string): Promise<AppProcess> => {
+    const spec = parts.get(name);
+    if (!spec) throw new Error(`no pipeline part ${name}`);
+    spec.stopping = false;
+    const process = await startApp(spec.command, spec.args, { env: { ...baseEnv, ...spec.env }, timeoutMs: 60_000 });
+    spec.process = process;
+    process.child.once('exit', (code) => {
+      if (spec.process === process) spec.process = undefined;
+      if (!spec.stopping && !stopped) options.onUnexpectedExit?.(name, code, process.stderr().slice(-4000));
+    });
+    return process;
+  };
+  const define = async (name: string, command: string, args: readonly string[], env: Record<string, string> = {}): Promise<AppProcess> => {
+    parts.set(name, { command, args, env, process: undefined, stopping: false });
+    order.push(name);
+    return launch(name);
+  };
+  const stopPart = async (name: string, stopOptions: { kill?: boolean } = {}): Promise<void> => {
+    const spec = parts.get(name);
+    if (!spec?.process) return;
+    spec.stopping = true;
+    const process = spec.process;
+    if (stopOptions.kill) {
+      const exited = new Promise<void>((resolve) => process.child.once('exit', () => resolve()));
+      process.child.kill('SIGKILL');
+      await exited;
+    } else {
+      await process.stop();
+    }
+    spec.process = undefined;
+  };
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    for (const name of [...order].reverse()) await stopPart(name).catch(() => undefined);
+    await nats?.stop();
+    await redis?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    redis = await startRedis();
+    const redisPort = redis.port;
+    nats = await startNats();
+    const simArgs = ['--pods', String(options.pods ?? 4), '--port', '0', '--zmq-port', '0', '--time-scale', String(options.timeScale ?? 1), '--model', model, options.noReplay ? '--replay-port=-1' : '--replay-port=0', ...(options.simArgs ?? [])];
+    const sim = await define('sim', 'sim', simArgs);
+    const pods = sim.listen['pods'] as PipelinePod[];
+    const podSpecs = JSON.stringify(
+      pods.map((pod) => {
+        const url = new URL(pod.http);
+        return { address: url.hostname, httpPort: Number(url.port), id: pod.id, zmqEndpoint: pod.zmq, replayEndpoint: pod.replay, model };
+      }),
+    );
+    const collector = await define('collector', 'collector', ['--probe-port', '0'], { KVR_NATS: nats.url, KVR_PARTITIONS: String(partitions), KVR_DISCOVERY__PODS: podSpecs });
+    const indexers: string[] = [];
+    const indexerCount = options.indexers ?? 1;
+    for (let i = 0; i < indexerCount; i++) {
+      const address = `127.0.0.1:${await freePort()}`;
+      indexers.push(address);
+      await define(i === 0 ? 'indexer' : `indexer-${i + 1}`, 'indexer', ['--grpc', address, '--probe-port', '0'], { KVR_NATS: nats.url, KVR_REDIS: redis.url, KVR_PARTITIONS: String(partitions) });
+    }
+    const socket = join(dir, 'tokenizer.sock');
+    const gateways: string[] = [];
+    let loadScorer = '';
+    if (routing) {
+      await define('tokenizer', 'tokenizer', ['--socket', socket, '--probe-port', '0'], { KVR_MODELS__PRELOAD: model });
+      loadScorer = `127.0.0.1:${await freePort()}`;
+      await define('load-scorer', 'load-scorer', ['--grpc', loadScorer, '--probe-port', '0'], { KVR_DISCOVERY__PODS: podSpecs });
+      for (let i = 0; i < (options.gateways ?? 1); i++) {
+        const port = i === 0 && options.gatewayPort ? options.gatewayPort : await freePort();
+        // Replica i asks indexer i (round robin): every indexer serves the same shared index.
+        const args = ['--port', String(port), '--tokenizer', `unix://${socket}`, '--indexer', indexers[i % indexers.length] as string, '--load-scorer', loadScorer, '--redis', redis.url];
+        const gateway = await define(i === 0 ? 'gateway' : `gateway-${i + 1}`, 'gateway', args, { KVR_DISCOVERY__PODS: podSpecs, ...options.gatewayEnv });
+        gateways.push(String(gateway.listen['http']));
+      }
+    }
+    const natsUrl = nats.url;
+    const redisUrl = redis.url;
+    const collectorUrl = String(collector.listen['http']);
+    const pipeline: Pipeline = {
+      model,
+      pods,
+      redis: redisUrl,
+      nats: natsUrl,
+      tokenizer: routing ? `unix://${socket}` : '',
+      indexers,
+      loadScorer,
+      gateways,
+      collector: collectorUrl,
+      partitions,
+      part: (name) => parts.get(name)?.process,
+      stopPart,
+      startPart: async (name) => {
+        await launch(name);
+      },
+      stopRedis: async () => {
+        await redis?.stop();
+      },
+      startRedis: async () => {
+        redis = await startRedis({ port: redisPort });
+      },
+      stop,
+      addresses: () => ({
+        ...(gateways.length > 0 ? { gateway: gateways[0], gateways } : {}),
+        pods,
+        nats: natsUrl,
+        redis: redisUrl,
+        ...(routing ? { tokenizer: `unix://${socket}`, loadScorer } : {}),
+        collector: collectorUrl,
+        indexer: indexers[0],
+        indexers,
+        partitions,
+      }),
+    };
+    return pipeline;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
