@@ -1,5 +1,6 @@
 import { ConfigError } from '@kvr/config';
 import { EXIT_CONFIG, EXIT_FAILURE, helpText, parseCommand, UsageError, type CommandSpec, type ParsedCommand } from '@kvr/runtime';
+import { explainSpec, runExplain } from './commands/explain';
 import { hashSpec, runHash } from './commands/hash';
 import { dumpSpec, lookupSpec, runDump, runLookup } from './commands/lookup';
 import { runStatus, statusSpec } from './commands/status';
@@ -12,7 +13,7 @@ interface Command {
   run(parsed: ParsedCommand, io: CommandIo): Promise<number>;
 }
 
-/** Every kvctl command. Later capabilities add theirs here (lookup, dump, explain, reindex). */
+/** Every kvctl command. Later capabilities add theirs here (reindex, ...). */
 const COMMANDS: Record<string, Command> = {
   status: { spec: statusSpec, run: runStatus },
   hash: { spec: hashSpec, run: runHash },
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, Command> = {
   stream: { spec: streamSpec, run: runStream },
   lookup: { spec: lookupSpec, run: runLookup },
   dump: { spec: dumpSpec, run: runDump },
+  explain: { spec: explainSpec, run: runExplain },
 };
 
 function topLevelHelp(): string {

@@ -1,6 +1,8 @@
 /**
- * The two load scorers, with llm-d's semantics, over a snapshot of pod loads. Pure: the caller
- * passes the clock and a lookup of the last values, so every rule here is unit-tested.
+ * The two load scorers over a snapshot of pod loads. The math and the names are @kvr/scoring's
+ * (llm-d's semantics, shared with the gateway); this file adds what the service needs around
+ * them: freshness filtering, the raw inputs as details, and which scorer a request names. Pure:
+ * the caller passes the clock and a lookup of the last values, so every rule here is unit-tested.
  *
  *   kv-cache-utilization  score = 1 - kv_cache_usage_perc, clamped to [0, 1]
  *   queue-size            score = (max - waiting) / (max - min) over the scored pods; 1 when max = min
@@ -8,10 +10,11 @@
  * A candidate without fresh values (never scraped, or last values older than staleAfterMs) is
  * left out of the answer: a dead pod must not look idle.
  */
+import { SCORERS, kvCacheUtilizationScore, queueSizeScores as queueSizeScoreMap } from '@kvr/scoring';
 import type { PodLoad } from './pod-load';
 
-export const KV_CACHE_UTILIZATION_SCORER = 'kv-cache-utilization';
-export const QUEUE_SIZE_SCORER = 'queue-size';
+export const KV_CACHE_UTILIZATION_SCORER = SCORERS.kvCacheUtilization;
+export const QUEUE_SIZE_SCORER = SCORERS.queueSize;
 /** The scorers this service serves; the first answers a request that names none. */
 export const LOAD_SCORER_NAMES = [KV_CACHE_UTILIZATION_SCORER, QUEUE_SIZE_SCORER] as const;
 export type LoadScorerName = (typeof LOAD_SCORER_NAMES)[number];
@@ -36,25 +39,19 @@ export interface LoadScore {
   readonly detail: string;
 }
 
-const clamp01 = (x: number): number => (x < 0 ? 0 : x > 1 ? 1 : x);
 const shortNumber = (x: number): string => String(Number(x.toFixed(4)));
 
 /** 1 - KV-cache usage per pod, clamped to [0, 1]. */
 export function kvCacheUtilizationScores(loads: ReadonlyArray<readonly [string, PodLoad]>): LoadScore[] {
-  return loads.map(([pod, load]) => ({ pod, score: clamp01(1 - load.kvUsage), detail: `kv_usage=${shortNumber(load.kvUsage)}` }));
+  return loads.map(([pod, load]) => ({ pod, score: kvCacheUtilizationScore(load.kvUsage), detail: `kv_usage=${shortNumber(load.kvUsage)}` }));
 }
 
 /** Min-max normalised waiting queue: the shortest queue scores 1, the longest 0; all equal → 1. */
 export function queueSizeScores(loads: ReadonlyArray<readonly [string, PodLoad]>): LoadScore[] {
-  let min = Number.POSITIVE_INFINITY;
-  let max = Number.NEGATIVE_INFINITY;
-  for (const [, load] of loads) {
-    min = Math.min(min, load.waiting);
-    max = Math.max(max, load.waiting);
-  }
+  const scores = queueSizeScoreMap(new Map(loads.map(([pod, load]) => [pod, load.waiting])));
   return loads.map(([pod, load]) => ({
     pod,
-    score: max === min ? 1 : clamp01((max - load.waiting) / (max - min)),
+    score: scores.get(pod) ?? 0,
     detail: `waiting=${shortNumber(load.waiting)}${load.running === undefined ? '' : ` running=${shortNumber(load.running)}`}`,
   }));
 }
