@@ -12,8 +12,22 @@ import { GatewayError, upstreamFailed } from './errors';
 import type { GatewayMetrics } from './metrics';
 import type { PodCatalog } from './pod-catalog';
 
-/** Headers that describe one connection, never forwarded (RFC 9110 §7.6.1), plus ones we set. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'traceparent', 'tracestate']);
+/**
+ * Headers that describe one connection, never forwarded (RFC 9110 §7.6.1), plus ones we set. The
+ * names a `Connection` header lists are hop-by-hop too. `traceparent`/`tracestate` pass through;
+ * with tracing on, the forward span's context replaces them.
+ */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length']);
+
+function endToEnd(headers: IncomingHttpHeaders): [string, string | string[]][] {
+  const listed = new Set(
+    String(headers['connection'] ?? '')
+      .split(',')
+      .map((name) => name.trim().toLowerCase())
+      .filter(Boolean),
+  );
+  return Object.entries(headers).filter((entry): entry is [string, string | string[]] => entry[1] !== undefined && !HOP_BY_HOP.has(entry[0]) && !listed.has(entry[0]));
+}
 
 /** Response header naming the pod that served the request. */
 export const POD_HEADER = 'x-kvr-pod';
@@ -34,6 +48,8 @@ export interface ForwardRequest {
   readonly requestId: string;
   readonly clientReq: IncomingMessage;
   readonly clientRes: ServerResponse;
+  /** Headers added to the pod's response, e.g. the gateway's `server-timing`. */
+  readonly responseHeaders?: Readonly<Record<string, string>>;
 }
 
 export interface ForwardResult {
@@ -45,19 +61,25 @@ export interface ForwardResult {
 
 /** A failure before the pod sent anything: the next pod may be tried. */
 class ConnectFailure extends Error {
-  constructor(override readonly cause: Error) {
+  constructor(
+    override readonly cause: Error,
+    /** The pod closed a pooled keep-alive socket as the request went out: not the pod's fault. */
+    readonly staleSocket = false,
+  ) {
     super(cause.message);
   }
 }
 
 function forwardHeaders(incoming: IncomingHttpHeaders, raw: Buffer, requestId: string, pod: DiscoveredPod): OutgoingHttpHeaders {
   const headers: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(incoming)) if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
+  for (const [name, value] of endToEnd(incoming)) headers[name] = value;
   headers['content-length'] = raw.length;
   headers['x-request-id'] ??= requestId;
   headers['host'] = `${pod.address.includes(':') ? `[${pod.address}]` : pod.address}:${pod.httpPort}`;
   const carrier: Record<string, string> = {};
   propagation.inject(context.active(), carrier);
+  // Our context replaces the client's as a whole: its tracestate belongs to the old parent.
+  if (carrier['traceparent']) delete headers['tracestate'];
   Object.assign(headers, carrier);
   return headers;
 }
@@ -85,7 +107,16 @@ export class Forwarder {
           { attributes: { [semconv.ATTR_POD_ID]: pod.id, [semconv.ATTR_ATTEMPT]: attempt } },
           async (span) => {
             try {
-              const outcome = await this.attempt(pod, request);
+              let outcome;
+              try {
+                outcome = await this.attempt(pod, request);
+              } catch (err) {
+                // A pod closing an idle pooled connection just as it was reused is no reason to
+                // leave the pod (and its prefix cache): once more, on a fresh connection.
+                if (!(err instanceof ConnectFailure && err.staleSocket)) throw err;
+                metrics.retries.inc({ reason: 'stale_keepalive' });
+                outcome = await this.attempt(pod, request);
+              }
               span.setAttribute(semconv.ATTR_UPSTREAM_STATUS, outcome.status);
               if (outcome.outcome === 'upstream_error') span.setStatus({ code: SpanStatusCode.ERROR, message: 'upstream stream failed' });
               return outcome;
@@ -137,15 +168,16 @@ export class Forwarder {
         } else if (!responded) {
           clientRes.off('close', onClientClose);
           if (/no response headers/.test(err.message)) reject(new GatewayError(504, `The pod did not answer in time: ${err.message}`, 'upstream_failed', 'server_error', null, 'upstream_timeout'));
-          else reject(new ConnectFailure(err));
+          else reject(new ConnectFailure(err, upstream.reusedSocket && (err as NodeJS.ErrnoException).code === 'ECONNRESET'));
         }
       });
       upstream.on('response', (response: IncomingMessage) => {
         clearTimeout(headersTimer);
         responded = true;
         const headers: OutgoingHttpHeaders = {};
-        for (const [name, value] of Object.entries(response.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
+        for (const [name, value] of endToEnd(response.headers)) headers[name] = value;
         if (response.headers['content-length'] !== undefined) headers['content-length'] = response.headers['content-length'];
+        Object.assign(headers, request.responseHeaders);
         headers[POD_HEADER] = pod.id;
         headers['x-request-id'] ??= request.requestId;
         clientRes.writeHead(response.statusCode ?? 502, headers);

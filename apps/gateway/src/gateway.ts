@@ -77,8 +77,11 @@ export class Gateway {
         const input: RouteInput = { requestId, kind, request, body, raw };
         const decision = await router.decide(input);
         await router.commit(decision, input);
-        this.observe(decision, span, started);
+        const routingMs = this.observe(decision, span, started);
         await forwarder.forward({
+          // What routing added before the pod saw the request (read, validate, tokenize, score,
+          // pick, commit), for clients and benchmarks: the standard Server-Timing header.
+          responseHeaders: { 'server-timing': `kvr-route;dur=${routingMs.toFixed(3)}` },
           ranked: decision.ranked,
           path: kind === 'chat' ? '/v1/chat/completions' : '/v1/completions',
           raw,
@@ -159,13 +162,16 @@ export class Gateway {
     if (!loopback) throw new GatewayError(403, 'POST /debug/route needs debugToken when the gateway listens beyond loopback.', 'unauthorized', 'invalid_request_error', null, 'forbidden');
   }
 
-  private observe(decision: RouteDecision, span: Span, started: number): void {
+  /** Records the decision on the span and in metrics; returns the routing time in ms. */
+  private observe(decision: RouteDecision, span: Span, started: number): number {
     const { metrics } = this.parts;
     const explanation = decision.explanation;
     recordDecision(span, explanation);
     const model = explanation.model;
     metrics.decisions.inc({ model, reason: decisionReason(explanation) });
     if (explanation.requestBlocks > 0) metrics.predictedHitRatio.observe({ model }, explanation.predictedCachedBlocks / explanation.requestBlocks);
-    metrics.overhead.observe((performance.now() - started) / 1000);
+    const routingMs = performance.now() - started;
+    metrics.overhead.observe(routingMs / 1000);
+    return routingMs;
   }
 }

@@ -78,10 +78,13 @@ export class PodCatalog {
     return { pods, baseModel: served.parent ?? model, loraName: served.parent ? model : null };
   }
 
-  /** Every model some pod serves, for `GET /v1/models`. */
+  /** Every model some answering pod serves, for `GET /v1/models`. */
   models(): ServedModel[] {
     const byId = new Map<string, ServedModel>();
-    for (const state of this.pods.values()) for (const model of state.models) if (!byId.has(model.id)) byId.set(model.id, model);
+    for (const state of this.pods.values()) {
+      if (!state.answering) continue;
+      for (const model of state.models) if (!byId.has(model.id)) byId.set(model.id, model);
+    }
     return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 
@@ -118,6 +121,8 @@ export class PodCatalog {
   }
 
   private schedule(state: PodState, delayMs: number): void {
+    // One timer per pod: a new schedule replaces a pending one, so a pod is never polled on two chains.
+    clearTimeout(state.timer);
     if (this.stopped || this.pods.get(state.pod.id) !== state) return;
     state.timer = setTimeout(() => void this.refresh(state), delayMs);
     state.timer.unref();
@@ -141,7 +146,7 @@ export class PodCatalog {
       state.answering = false;
     } finally {
       state.inFlight = false;
-      this.schedule(state, this.refreshMs);
+      this.schedule(state, state.answering ? this.refreshMs : Math.min(this.refreshMs, 1_000));
     }
   }
 }

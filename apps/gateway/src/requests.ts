@@ -4,6 +4,8 @@
  * Every other field passes through to the pod untouched: the gateway forwards the bytes it
  * received, never a re-serialised object.
  */
+// class-transformer's @Type reads decorator metadata when the classes below are declared.
+import 'reflect-metadata';
 import { plainToInstance, Type } from 'class-transformer';
 import {
   ArrayNotEmpty,
@@ -120,10 +122,11 @@ export type RequestKind = 'completion' | 'chat';
 
 function firstProblem(errors: ValidationError[], path = ''): { param: string; message: string } | undefined {
   for (const error of errors) {
-    const param = path ? `${path}.${error.property}` : error.property;
+    // Array elements are named as OpenAI does: messages[0].role.
+    const param = /^\d+$/.test(error.property) ? `${path}[${error.property}]` : path ? `${path}.${error.property}` : error.property;
     const constraint = error.constraints ? Object.values(error.constraints)[0] : undefined;
     if (constraint) return { param, message: constraint.replace(error.property, param) };
-    const nested = firstProblem(error.children ?? [], /^\d+$/.test(error.property) ? `${path}[${error.property}]` : param);
+    const nested = firstProblem(error.children ?? [], param);
     if (nested) return nested;
   }
   return undefined;
@@ -153,11 +156,13 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
   const chunks: Buffer[] = [];
   let size = 0;
   // Events rather than for-await: leaving a for-await early destroys the socket before the 413
-  // can be written. Past the limit the rest is drained and dropped.
+  // can be written.
   await new Promise<void>((resolve, reject) => {
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size <= limit) chunks.push(chunk);
+      // Answer at once; the rest of the upload is drained and dropped, never kept.
+      else if (size - chunk.length <= limit) reject(tooLarge(limit));
     });
     req.on('end', () => (size > limit ? reject(tooLarge(limit)) : resolve()));
     req.on('error', reject);

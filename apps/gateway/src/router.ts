@@ -84,6 +84,23 @@ function tokenizationFailure(err: unknown): string {
   return typeof code === 'string' ? code : 'error';
 }
 
+class DeadlineExceeded extends Error {}
+
+/** `work`, or a DeadlineExceeded rejection after `ms` (the work itself is not cancelled). */
+async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new DeadlineExceeded(`no answer within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export class Router {
   /** Models that have had a confirmed (not speculative) index hit since start. */
   private readonly modelsWithHits = new Set<string>();
@@ -228,7 +245,7 @@ export class Router {
     }
     if (config.weights.noHitLru > 0 && decision.explanation.cold) {
       work.push(
-        this.deps.lru.touch(chosen).catch((err: unknown) => {
+        withDeadline(this.deps.lru.touch(chosen), config.scorerTimeoutMs).catch((err: unknown) => {
           metrics.scorerFallbacks.inc({ scorer: SCORERS.noHitLru, reason: 'redis_write_failed' });
           logger.debug({ err: err instanceof Error ? err.message : String(err) }, 'no-hit-LRU update failed');
         }),
@@ -238,21 +255,11 @@ export class Router {
   }
 
   private async lruOrder(): Promise<{ order: string[]; reason: string | undefined }> {
-    const deadline = this.deps.config.scorerTimeoutMs;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const order = await Promise.race([
-        this.deps.lru.order(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('deadline_exceeded')), deadline);
-        }),
-      ]);
-      return { order, reason: undefined };
+      return { order: await withDeadline(this.deps.lru.order(), this.deps.config.scorerTimeoutMs), reason: undefined };
     } catch (err) {
-      const reason = err instanceof Error && err.message === 'deadline_exceeded' ? 'redis_deadline_exceeded' : 'redis_unavailable';
+      const reason = err instanceof DeadlineExceeded ? 'redis_deadline_exceeded' : 'redis_unavailable';
       return { order: this.deps.lru.localOrder(), reason };
-    } finally {
-      clearTimeout(timer);
     }
   }
 

@@ -8,7 +8,7 @@ export const ADDRESS_OPTIONS: Record<string, OptionSpec> = {
   nats: { type: 'string', description: 'NATS URL(s) (KVR_NATS, default nats://127.0.0.1:4222)', placeholder: 'URL' },
   redis: { type: 'string', description: 'Redis URL (KVR_REDIS, default redis://127.0.0.1:6379)', placeholder: 'URL' },
   indexer: { type: 'string', description: 'Indexer gRPC host:port (KVR_INDEXER, default 127.0.0.1:50051)', placeholder: 'ADDR' },
-  gateway: { type: 'string', description: 'Gateway URL (KVR_GATEWAY, default http://127.0.0.1:8000)', placeholder: 'URL' },
+  gateway: { type: 'string', description: 'Gateway URL (KVR_GATEWAY, default http://127.0.0.1:8080)', placeholder: 'URL' },
 };
 
 const ADDRESS_KEYS = ['nats', 'redis', 'indexer', 'gateway'] as const;
