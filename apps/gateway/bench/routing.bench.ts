@@ -6,6 +6,7 @@
 // Workload (upstream-spec §5): 8 groups with a ~6,000-token shared prefix each and a ~1,000-token
 // question per request (~7k tokens), non-streamed completions with 1 output token, open loop at
 // 50 then 200 req/s after a warm-up that puts every prefix in some pod's cache.
+import { readFileSync } from 'node:fs';
 import { createPrng, startPipeline, type Pipeline, type ScenarioRow, type ScenarioSuite } from '@kvr/testing';
 
 const PODS = 8;
@@ -42,6 +43,15 @@ async function openLoop(gateway: string, rate: number, seconds: number, prompt: 
   return Promise.all(pending);
 }
 
+const PARTS = ['gateway', 'tokenizer', 'indexer', 'load-scorer', 'collector', 'sim'];
+const TICKS_PER_SECOND = 100; // Linux USER_HZ
+
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
 
 async function fallbacks(gateway: string): Promise<number> {
@@ -56,7 +66,7 @@ const suite: ScenarioSuite = {
   kind: 'scenario',
   title: "gateway: routing latency it adds (7k-token prompts, 8 pods)",
   notes:
-    'Per request, the gateway’s own Server-Timing `kvr-route` value: body read and validation, tokenization over the unix socket, the three remote scorers in parallel (gRPC) plus the shared no-hit-LRU (Redis), the pick, and the speculative insert. Every part of the pipeline runs on the same 2 shared cores, load generator included. Reported, not asserted in tests.',
+    'Per request, the gateway’s own Server-Timing `kvr-route` value: body read and validation, tokenization over the unix socket, the three remote scorers in parallel (gRPC) plus the shared no-hit-LRU (Redis), the pick, and the speculative insert. Every part of the pipeline runs on the same 2 shared cores, load generator included; the CPU rows show where they went. Reported, not asserted in tests.',
   async run(): Promise<ScenarioRow[]> {
     const pipeline: Pipeline = await startPipeline({ pods: PODS, timeScale: 10, partitions: 8, env: { KVR_NO_BUILD: '1' } });
     try {
@@ -68,7 +78,14 @@ const suite: ScenarioSuite = {
       // Warm-up: every prefix reaches a pod and the index, the tokenizer caches warm up.
       await openLoop(gateway, 10, 3, prompt);
       const before = await fallbacks(gateway);
+      const pids = PARTS.map((name) => pipeline.part(name)?.child.pid as number);
+      const cpuBefore = pids.map(cpuSeconds);
+      const selfBefore = process.cpuUsage();
+      const started = performance.now();
       const at50 = await openLoop(gateway, 50, 10, prompt);
+      const seconds = (performance.now() - started) / 1000;
+      const cores = pids.map((pid, i) => (cpuSeconds(pid) - (cpuBefore[i] as number)) / seconds);
+      const self = process.cpuUsage(selfBefore);
       const mid = await fallbacks(gateway);
       const at200 = await openLoop(gateway, 200, 5, prompt);
       const after = await fallbacks(gateway);
@@ -83,6 +100,9 @@ const suite: ScenarioSuite = {
           { name: `${rate} req/s: scorer/tokenizer calls left out (deadline or error)`, value: scorerFallbacks, unit: 'calls' },
         );
       }
+      // Where the 2 cores went at 50 req/s: the gateway waits on processes that wait for a core.
+      PARTS.forEach((name, i) => rows.push({ name: `50 req/s: CPU of ${name}`, value: cores[i] as number, unit: 'cores' }));
+      rows.push({ name: '50 req/s: CPU of the load generator', value: (self.user + self.system) / 1e6 / seconds, unit: 'cores' });
       return rows;
     } finally {
       await pipeline.stop();
