@@ -12,6 +12,14 @@ const APPS: Record<string, { summary: string; module: string }> = {
     summary: 'ZMQ → NATS JetStream bridge for every pod: ordered, de-duplicated, gaps replayed, restarts detected',
     module: 'apps/kv-collector/src/main.js',
   },
+  bench: {
+    summary: 'The shared-prefix benchmark (Poisson rate ladder, streamed TTFT/ITL/throughput) against any OpenAI-compatible endpoint',
+    module: 'apps/bench/src/main.js',
+  },
+  demo: {
+    summary: 'Round-robin vs precise routing on a simulated 8-pod fleet (the reference benchmark, shortened); writes out/report.md',
+    module: 'apps/bench/src/demo.js',
+  },
   gateway: {
     summary: 'OpenAI-compatible router: tokenizes, scores every pod (prefix cache + load), forwards to the best one, explains why',
     module: 'apps/gateway/src/main.js',

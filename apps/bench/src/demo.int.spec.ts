@@ -1,0 +1,42 @@
+/**
+ * `kvr demo` as a user runs it, shrunk to seconds: the whole pipeline as processes, both routing
+ * modes over a two-stage ladder, the report files. Real parts only; the numbers are not asserted
+ * (they are the benchmark's job, written to docs/benchmarks.md), the shape of the run is.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Report } from './run';
+import { runCli } from '@kvr/testing';
+
+describe('kvr demo', () => {
+  it('runs round-robin and precise over the ladder on a simulated fleet and writes the report', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'kvr-demo-'));
+    try {
+      const args = ['demo', '--pods', '2', '--groups', '3', '--prompts-per-group', '2', '--system-prompt-len', '320', '--question-len', '64', '--output-len', '4', '--rates', '2,5', '--stage-seconds', '2', '--warmup-rate', '6', '--out', out];
+      const result = await runCli('kvr', args, {}, 170_000);
+      expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(result.stdout).toMatch(/\| rr \|/);
+      expect(result.stdout).toMatch(/\| precise \|/);
+      expect(result.stdout).toMatch(/precise vs rr: TTFT mean/);
+      const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Report;
+      expect(report.runs.map((r) => r.mode)).toEqual(['rr', 'precise']);
+      for (const run of report.runs) {
+        expect(run.stages.map((s) => s.rate)).toEqual([2, 5]);
+        for (const stage of run.stages) {
+          expect(stage.failed).toBe(0);
+          expect(stage.requests).toBe(Math.floor(stage.rate * 2));
+          expect(stage.ttftMeanS).toBeGreaterThan(0);
+        }
+      }
+      // Precise routing sends a group's prompts where the group's prefix is: the pods' own
+      // counters show more prefix hits than round-robin over two pods.
+      const [rr, precise] = report.summaries;
+      expect(precise!.prefixHitRate).toBeGreaterThan(rr!.prefixHitRate);
+      expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('## precise');
+      expect(readFileSync(join(out, 'ttft.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>$/);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 180_000);
+});

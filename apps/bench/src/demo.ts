@@ -1,0 +1,125 @@
+/**
+ * `kvr demo`: the reference benchmark's shape on this machine. Starts the whole pipeline with 8
+ * simulated pods (`startPipeline`, as `kvr up`), runs the shared-prefix workload over a short
+ * rate ladder with round-robin (the Kubernetes Service stand-in: requests straight to pods in
+ * turn) and then through the gateway (precise routing), prints the comparison and writes the
+ * report under out/. Stops everything it started.
+ *
+ * Sizing (upstream-spec §5.1): prompts of 6,000 + 1,200 tokens, groups of 5, and a working set
+ * of 73 % of the fleet's KV capacity — with 40 groups instead of 150, the pods get 40 × 12,000 /
+ * (0.73 × 8 × 64) ≈ 1,284 blocks each. The sims' latency model is unchanged (H100-like).
+ */
+import { startPipeline } from '@kvr/local-servers';
+import { summaryTable } from '@kvr/loadgen';
+import { EXIT_CONFIG, helpText, parseCommand, UsageError, type CommandSpec, type ParsedValues } from '@kvr/runtime';
+import { createLogger } from '@kvr/telemetry';
+import { resetPrefixCaches } from './pod-metrics';
+import { buildReport, buildWorkload, runMode, WORKLOAD_OPTIONS, workloadSettings, writeReport, type ModeSpec } from './run';
+
+const APP = 'demo';
+const WORKING_SET_SHARE = 0.73;
+
+export const demoSpec: CommandSpec = {
+  name: 'kvr demo',
+  summary: 'Round-robin vs precise prefix-cache routing on a simulated 8-pod fleet: the reference benchmark, shortened.',
+  options: {
+    pods: { type: 'string', description: 'Simulated pods (default 8)', placeholder: 'N' },
+    modes: { type: 'string', description: 'Routing modes to compare (default rr,precise)', placeholder: 'M1,M2' },
+    ...WORKLOAD_OPTIONS,
+  },
+  details: 'Writes out/report.md, out/report.json, out/ttft.svg and out/throughput.svg. Takes about 5 minutes on 2 cores.',
+};
+
+async function run(values: ParsedValues): Promise<number> {
+  const logger = createLogger({ app: APP });
+  const settings = workloadSettings(values, { groups: 40, outputLen: 100, rates: [3, 8, 13, 18], stageSeconds: 20, warmupRate: 10 });
+  const pods = typeof values['pods'] === 'string' ? Number(values['pods']) : 8;
+  const modes = (typeof values['modes'] === 'string' ? values['modes'] : 'rr,precise').split(',').map((m) => m.trim());
+  if (!(Number.isInteger(pods) && pods >= 1)) throw new UsageError(`--pods must be a positive integer, got "${String(values['pods'])}"`);
+  for (const mode of modes) if (!['rr', 'precise'].includes(mode)) throw new UsageError(`unknown mode "${mode}" (the demo runs rr and precise; kvr bench points at any router)`);
+  const p = settings.params;
+  const blocks = Math.ceil((p.groups * (p.systemPromptLen + p.promptsPerGroup * p.questionLen)) / (WORKING_SET_SHARE * pods * 64));
+  process.stderr.write(`demo: building the workload (${p.groups} groups × ${p.promptsPerGroup} prompts of ${p.systemPromptLen} + ${p.questionLen} tokens)\n`);
+  const workload = await buildWorkload(settings);
+  process.stderr.write(`demo: starting Redis, NATS JetStream, ${pods} simulated pods (${blocks} KV blocks each), collector, indexer, tokenizer, load-scorer, gateway\n`);
+  const pipeline = await startPipeline({
+    env: { KVR_NO_BUILD: '1' },
+    pods,
+    timeScale: 1,
+    simArgs: ['--num-gpu-blocks', String(blocks)],
+    logLevel: 'error',
+    onUnexpectedExit: (part, code, stderr) => logger.error({ part, code, stderr }, 'a part of the pipeline exited'),
+  });
+  // Ctrl-C: stop what was started, then leave.
+  const interrupt = (): void => void pipeline.stop().then(() => process.exit(130));
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  try {
+    const podUrls = pipeline.pods.map((pod) => pod.http);
+    const specs: Record<string, ModeSpec> = {
+      rr: { mode: 'rr', targetFor: (i) => podUrls[i % podUrls.length] as string },
+      precise: { mode: 'precise', targetFor: () => pipeline.gateways[0] as string },
+    };
+    const runs = [];
+    let routerCounters: Record<string, number> = {};
+    for (const mode of modes) {
+      await resetPrefixCaches(podUrls);
+      process.stderr.write(`demo: ${mode}: warm-up pass over ${workload.prompts.length} prompts, then ${settings.stages.map((s) => s.rate).join(', ')} req/s × ${settings.stages[0]?.durationS} s\n`);
+      runs.push(await runMode(specs[mode] as ModeSpec, workload, settings, podUrls));
+      if (mode === 'precise') routerCounters = await gatewayCounters(pipeline.gateways[0] as string);
+    }
+    const command = `npx kvr demo ${process.argv.slice(3).join(' ')}`.trim();
+    const report = buildReport('kvr demo: round-robin vs precise prefix-cache routing', command, {
+      pods: `${pods} simulated vLLM pods (kvr sim, H100-like latency model), ${blocks} KV blocks of 64 tokens each`,
+      workload: `shared_prefix: ${p.groups} groups × ${p.promptsPerGroup} prompts, ${p.systemPromptLen} + ${p.questionLen} tokens, ${p.outputLen} output tokens, seed ${p.seed}`,
+      workingSet: `${workload.workingSetTokens} tokens = ${((workload.workingSetTokens / (pods * blocks * 64)) * 100).toFixed(0)} % of the fleet's KV capacity`,
+      ladder: settings.stages.map((s) => `${s.rate} req/s × ${s.durationS} s`).join(', '),
+      index: 'Redis (redis-server on this machine)',
+      bus: 'NATS JetStream (nats-server -js on this machine)',
+      rr: 'requests sent to the pods in turn (Kubernetes Service stand-in)',
+      precise: 'requests sent to the gateway (tokenizer, indexer, load-scorer, no-hit-LRU)',
+      ...(Object.keys(routerCounters).length > 0 ? { gatewayCounters: routerCounters } : {}),
+    }, runs, 'rr');
+    const files = writeReport(settings.out, report);
+    process.stdout.write(`\n${summaryTable(report.summaries)}\n\n(stages at ${report.summaryRates.join(', ')} req/s; report: ${files.join(', ')})\n`);
+    const rr = report.summaries.find((s) => s.mode === 'rr');
+    const precise = report.summaries.find((s) => s.mode === 'precise');
+    if (rr && precise) {
+      process.stdout.write(`precise vs rr: TTFT mean ${(precise.ttftMeanS / rr.ttftMeanS).toFixed(3)}×, output tok/s ${(precise.outputTokensPerS / rr.outputTokensPerS).toFixed(2)}×, prefix hit rate ${(precise.prefixHitRate * 100).toFixed(1)} % vs ${(rr.prefixHitRate * 100).toFixed(1)} %\n`);
+    }
+    return 0;
+  } finally {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
+    await pipeline.stop();
+  }
+}
+
+/** The gateway's decision and fallback counters (warm-up included), for the report: why precise routed as it did. */
+async function gatewayCounters(gateway: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${gateway}/metrics`)).text();
+  const counters: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const match = /^kvr_gateway_(route_decisions_total|scorer_fallbacks_total)\{(.*)\} (\S+)$/.exec(line);
+    if (!match) continue;
+    const labels = (match[2] as string).split(',').filter((l) => !l.startsWith('app=') && !l.startsWith('model=')).map((l) => l.replace(/"/g, '')).join(',');
+    counters[`${match[1] as string}{${labels}}`] = Number(match[3]);
+  }
+  return counters;
+}
+
+/** `kvr demo [--pods N] [--rates …] [--out DIR]`: resolves with the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    const parsed = parseCommand(demoSpec, argv);
+    if (parsed.help) {
+      process.stdout.write(helpText(demoSpec));
+      return 0;
+    }
+    return await run(parsed.values);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${demoSpec.name}: ${err.message}\n\n${helpText(demoSpec)}`);
+    return EXIT_CONFIG;
+  }
+}
