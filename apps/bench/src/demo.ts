@@ -32,7 +32,7 @@ export const demoSpec: CommandSpec = {
 
 async function run(values: ParsedValues): Promise<number> {
   const logger = createLogger({ app: APP });
-  const settings = workloadSettings(values, { groups: 40, outputLen: 100, rates: [3, 8, 13, 18], stageSeconds: 20, warmupRate: 10 });
+  const settings = workloadSettings(values, { groups: 40, outputLen: 100, rates: [3, 10, 17, 24], stageSeconds: 20, warmupRate: 10 });
   const pods = typeof values['pods'] === 'string' ? Number(values['pods']) : 8;
   const modes = (typeof values['modes'] === 'string' ? values['modes'] : 'rr,precise').split(',').map((m) => m.trim());
   if (!(Number.isInteger(pods) && pods >= 1)) throw new UsageError(`--pods must be a positive integer, got "${String(values['pods'])}"`);
