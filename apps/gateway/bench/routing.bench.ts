@@ -6,8 +6,7 @@
 // Workload (upstream-spec §5): 8 groups with a ~6,000-token shared prefix each and a ~1,000-token
 // question per request (~7k tokens), non-streamed completions with 1 output token, open loop at
 // 50 then 200 req/s after a warm-up that puts every prefix in some pod's cache.
-import { readFileSync } from 'node:fs';
-import { createPrng, startPipeline, type Pipeline, type ScenarioRow, type ScenarioSuite } from '@kvr/testing';
+import { createPrng, processCpuSeconds, startPipeline, type Pipeline, type ScenarioRow, type ScenarioSuite } from '@kvr/testing';
 
 const PODS = 8;
 const MODEL = 'Qwen/Qwen3-32B';
@@ -44,13 +43,6 @@ async function openLoop(gateway: string, rate: number, seconds: number, prompt: 
 }
 
 const PARTS = ['gateway', 'tokenizer', 'indexer', 'load-scorer', 'collector', 'sim'];
-const TICKS_PER_SECOND = 100; // Linux USER_HZ
-
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-}
 
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
 
@@ -79,12 +71,12 @@ const suite: ScenarioSuite = {
       await openLoop(gateway, 10, 3, prompt);
       const before = await fallbacks(gateway);
       const pids = PARTS.map((name) => pipeline.part(name)?.child.pid as number);
-      const cpuBefore = pids.map(cpuSeconds);
+      const cpuBefore = pids.map(processCpuSeconds);
       const selfBefore = process.cpuUsage();
       const started = performance.now();
       const at50 = await openLoop(gateway, 50, 10, prompt);
       const seconds = (performance.now() - started) / 1000;
-      const cores = pids.map((pid, i) => (cpuSeconds(pid) - (cpuBefore[i] as number)) / seconds);
+      const cores = pids.map((pid, i) => (processCpuSeconds(pid) - (cpuBefore[i] as number)) / seconds);
       const self = process.cpuUsage(selfBefore);
       const mid = await fallbacks(gateway);
       const at200 = await openLoop(gateway, 200, 5, prompt);

@@ -2,7 +2,7 @@ import { trace } from '@opentelemetry/api';
 import type { DiscoveredPod } from '@kvr/discovery';
 import { createLogger, createMetricsRegistry, productTracer, semconv } from '@kvr/telemetry';
 import { startInMemoryTracing, type InMemoryTracing } from '@kvr/telemetry/testing';
-import { waitFor } from '@kvr/testing';
+import { waitFor, freePort } from '@kvr/testing';
 import { createServer, request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -36,14 +36,6 @@ async function listen(server: Server): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-/** A port nothing listens on any more: connecting to it is refused. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** A promise the test resolves: lets an upstream hold its answer until the test says so. */
 function signal(): { wait: Promise<void>; release: () => void } {
@@ -208,7 +200,7 @@ const BODY = '{"model":"m","prompt":"hi"}';
 describe('Forwarder', () => {
   describe('retries', () => {
     it('retries the next pod when the first refuses the connection, and names the pod that answered', async () => {
-      const dead = podAt(await closedPort());
+      const dead = podAt(await freePort());
       const live = await upstream(json(200, { id: 'cmpl-1', choices: [{ text: 'hello' }] }));
       const f = await front([dead, live.pod]);
       const answer = await send(f.port, BODY);
@@ -223,7 +215,7 @@ describe('Forwarder', () => {
     });
 
     it('answers 503 with Retry-After when every pod refuses', async () => {
-      const dead = [podAt(await closedPort()), podAt(await closedPort())];
+      const dead = [podAt(await freePort()), podAt(await freePort())];
       const f = await front(dead, { retryAfterSeconds: 3 });
       const answer = await send(f.port, BODY);
       expect(answer.status).toBe(503);
@@ -240,7 +232,7 @@ describe('Forwarder', () => {
     });
 
     it('tries no more than maxRetries + 1 pods', async () => {
-      const dead = [podAt(await closedPort()), podAt(await closedPort()), podAt(await closedPort())];
+      const dead = [podAt(await freePort()), podAt(await freePort()), podAt(await freePort())];
       const live = await upstream(json(200, {}));
       const f = await front([...dead, live.pod], { maxRetries: 1 });
       const answer = await send(f.port, BODY);
@@ -494,7 +486,7 @@ describe('Forwarder', () => {
 
     it('records one forward span per attempt, the failed connection with an error status', async () => {
       tracing.exporter.reset();
-      const dead = podAt(await closedPort());
+      const dead = podAt(await freePort());
       const live = await upstream(json(200, {}));
       const f = await front([dead, live.pod]);
       await send(f.port, BODY);

@@ -1,6 +1,6 @@
 import { staticPodSource, type DiscoveredPod, type PodChange, type PodChangeListener, type PodSource, type PodSourceStats } from '@kvr/discovery';
 import { createLogger } from '@kvr/telemetry';
-import { waitFor } from '@kvr/testing';
+import { waitFor, freePort } from '@kvr/testing';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { podBaseUrl, PodCatalog } from './pod-catalog';
@@ -59,13 +59,6 @@ async function modelsPod(data: unknown[]): Promise<ModelsPod> {
 /** vLLM's model card: `parent` null for the base model, the base model for an adapter. */
 const model = (id: string, parent: string | null = null): Record<string, unknown> => ({ id, object: 'model', created: 0, owned_by: 'vllm', root: parent ?? id, parent, max_model_len: 4096 });
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 const podOf = (id: string, port: number, extra: Partial<DiscoveredPod> = {}): DiscoveredPod => ({ id, address: '127.0.0.1', httpPort: port, zmqEndpoint: 'tcp://127.0.0.1:5557', replayEndpoint: null, ...extra });
 
@@ -151,7 +144,7 @@ describe('PodCatalog', () => {
   });
 
   it('leaves out a pod that refuses connections, and knows its configured model (no pod answering: empty candidates, not null)', async () => {
-    const catalog = await started(staticPodSource([{ id: 'dead', address: '127.0.0.1', httpPort: await closedPort(), model: 'm' }]));
+    const catalog = await started(staticPodSource([{ id: 'dead', address: '127.0.0.1', httpPort: await freePort(), model: 'm' }]));
     expect(catalog.candidatesFor('m')).toEqual({ pods: [], baseModel: 'm', loraName: null });
     expect(catalog.candidatesFor('other')).toBeNull();
     expect(catalog.stats()).toEqual({ known: 1, answering: 0 });

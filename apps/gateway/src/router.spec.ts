@@ -1,4 +1,6 @@
 import { GatewayConfig, ScorerWeights } from '@kvr/config';
+// A free port is one nothing listens on: connecting to it is refused.
+import { freePort } from '@kvr/testing';
 import type { ScoreRequest, ScoreResponse__Output } from '@kvr/contracts';
 import { staticPodSource, type DiscoveredPod } from '@kvr/discovery';
 import { kvCacheUtilizationScore, queueSizeScores, SCORERS } from '@kvr/scoring';
@@ -439,13 +441,6 @@ describe('Router.decide', () => {
         return (server.address() as AddressInfo).port;
       }
 
-      async function closedPort(): Promise<number> {
-        const server = createServer();
-        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-        const port = (server.address() as AddressInfo).port;
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-        return port;
-      }
 
       async function catalogOf(specs: Parameters<typeof staticPodSource>[0]): Promise<PodCatalog> {
         const catalog = new PodCatalog(staticPodSource(specs), logger, 60_000, 2_000);
@@ -474,7 +469,7 @@ describe('Router.decide', () => {
       });
 
       it('answers 503 for a pod configured with the model whose /v1/models does not answer, 404 for another model', async () => {
-        const catalog = await catalogOf([{ address: '127.0.0.1', httpPort: await closedPort(), model: 'm' }]);
+        const catalog = await catalogOf([{ address: '127.0.0.1', httpPort: await freePort(), model: 'm' }]);
         const h = harness({ catalog });
         expect((await rejectionOf(h.router.decide(completion({ model: 'm', prompt: 'x' })))).status).toBe(503);
         expect((await rejectionOf(h.router.decide(completion({ model: 'other', prompt: 'x' })))).status).toBe(404);

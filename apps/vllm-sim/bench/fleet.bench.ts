@@ -8,8 +8,7 @@
 // question, upstream-spec §5.3) and 64 output tokens; request i goes to pod i mod 8 with
 // group = pod, i.e. ideal prefix-aware routing, so pods run warm as under the real router.
 // CPU = utime + stime of the sim process from /proc over the measured window.
-import { readFileSync } from 'node:fs';
-import { createPrng, startSimFleet, type ScenarioRow, type ScenarioSuite, type SimFleet } from '@kvr/testing';
+import { createPrng, processCpuSeconds, startSimFleet, type ScenarioRow, type ScenarioSuite, type SimFleet } from '@kvr/testing';
 
 const PODS = 8;
 const RATE = 50;
@@ -19,14 +18,6 @@ const WORDS = ['cache', 'block', 'router', 'prefix', 'token', 'latency', 'pod', 
 const prng = createPrng(7);
 const words = (n: number): string => Array.from({ length: n }, () => prng.pick(WORDS)).join(' ');
 const ENV = { KVR_NO_BUILD: '1', KVR_LOG_LEVEL: 'warn' };
-const TICKS_PER_SECOND = 100; // Linux USER_HZ
-
-function cpuSeconds(pid: number): number {
-  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-}
 
 async function medianStartSeconds(pods: number): Promise<number> {
   const times: number[] = [];
@@ -80,14 +71,14 @@ async function load(fleet: SimFleet): Promise<{ cores: number; completed: number
     const due = t0 + (i * 1000) / RATE;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    if (i === RATE * WARMUP_S) cpuStart = cpuSeconds(pid);
+    if (i === RATE * WARMUP_S) cpuStart = processCpuSeconds(pid);
     const pod = i % PODS;
     const inWindow = i >= RATE * WARMUP_S;
     inFlight.push(streamOne(fleet.pods[pod]!.http, `${prefixes[pod]} ${questions[i]}`).then((outcome) => void (inWindow && measured.push(outcome))));
   }
   const windowEnd = t0 + (total * 1000) / RATE;
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, windowEnd - performance.now())));
-  cpuEnd = cpuSeconds(pid);
+  cpuEnd = processCpuSeconds(pid);
   await Promise.all(inFlight);
   return { cores: (cpuEnd - cpuStart) / MEASURE_S, completed: measured.length, outcomes: measured };
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Bench } from 'tinybench';
 
 /** One measured operation of a micro-benchmark suite. */
@@ -114,4 +115,14 @@ export function scenarioMarkdown(suite: ScenarioSuite, rows: readonly ScenarioRo
     lines.push(`| ${row.name} | ${fmt(row.value)} ${row.unit} | ${row.target ?? ''} | ${row.met === undefined ? '' : row.met ? 'yes' : '**no**'} |`);
   }
   return lines.join('\n');
+}
+
+const TICKS_PER_SECOND = 100; // Linux USER_HZ
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+export function processCpuSeconds(pid: number): number {
+  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }

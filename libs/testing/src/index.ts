@@ -3,7 +3,7 @@ export { startRedis, startNats, freePort, findBinary, MissingBinaryError, waitFo
 export type { RedisServerHandle, StartRedisOptions, NatsServerHandle, StartNatsOptions, WaitOptions, AppProcess, StartAppOptions, Pipeline, PipelineOptions, PipelinePod } from '@kvr/local-servers';
 export { runCli } from './cli';
 export type { CliResult } from './cli';
-export { runBenchSuite, benchMarkdown, scenarioMarkdown } from './bench';
+export { runBenchSuite, benchMarkdown, scenarioMarkdown, processCpuSeconds } from './bench';
 export type { BenchCase, BenchSuite, BenchCaseResult, ScenarioRow, ScenarioSuite } from './bench';
 export { createPrng, seededRandom } from './random';
 export type { Prng } from './random';

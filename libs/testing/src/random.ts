@@ -1,3 +1,4 @@
+import { seededRandom as mulberry32 } from '@kvr/loadgen';
 /**
  * A seeded pseudo-random generator for property-style tests: the same seed gives the same
  * sequence on every run and machine, so a failing random case can be replayed. mulberry32:
@@ -17,14 +18,8 @@ export interface Prng {
 }
 
 export function createPrng(seed: number): Prng {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
-  };
+  // The generator itself is the benchmark's (one mulberry32 in the repo).
+  const next = mulberry32(seed).next;
   const int = (maxExclusive: number): number => Math.floor(next() * maxExclusive);
   const uint32 = (): bigint => BigInt(Math.floor(next() * 0x1_0000_0000));
   return {
