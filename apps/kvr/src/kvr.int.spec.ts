@@ -24,7 +24,7 @@ describe('kvr', () => {
       nats: 'nats://10.0.0.5:4222',
       redis: 'redis://:***@10.0.0.6:6379',
       indexer: '127.0.0.1:50051',
-      gateway: 'http://127.0.0.1:8000',
+      gateway: 'http://127.0.0.1:8080',
       adminToken: '***',
     });
     expect(result.stdout + result.stderr).not.toContain('s3cret');
