@@ -10,17 +10,17 @@ import type { Report } from './run';
 import { runCli } from '@kvr/testing';
 
 describe('kvr demo', () => {
-  it('runs round-robin and precise over the ladder on a simulated fleet and writes the report', async () => {
+  it('runs round-robin, precise and the oracle over the ladder on a simulated fleet and writes the report', async () => {
     const out = mkdtempSync(join(tmpdir(), 'kvr-demo-'));
     try {
-      const args = ['demo', '--pods', '2', '--groups', '3', '--prompts-per-group', '2', '--system-prompt-len', '320', '--question-len', '64', '--output-len', '4', '--rates', '2,5', '--stage-seconds', '2', '--warmup-rate', '6', '--out', out];
+      const args = ['demo', '--pods', '2', '--groups', '3', '--prompts-per-group', '2', '--system-prompt-len', '320', '--question-len', '64', '--output-len', '4', '--rates', '2,5', '--stage-seconds', '2', '--warmup-rate', '6', '--modes', 'rr,precise,oracle', '--out', out];
       const result = await runCli('kvr', args, {}, 170_000);
       expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({ code: 0, stderr: '' });
       expect(result.stdout).toMatch(/\| rr \|/);
       expect(result.stdout).toMatch(/\| precise \|/);
       expect(result.stdout).toMatch(/precise vs rr: TTFT mean/);
       const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Report;
-      expect(report.runs.map((r) => r.mode)).toEqual(['rr', 'precise']);
+      expect(report.runs.map((r) => r.mode)).toEqual(['rr', 'precise', 'oracle']);
       for (const run of report.runs) {
         expect(run.stages.map((s) => s.rate)).toEqual([2, 5]);
         for (const stage of run.stages) {
@@ -31,8 +31,10 @@ describe('kvr demo', () => {
       }
       // Precise routing sends a group's prompts where the group's prefix is: the pods' own
       // counters show more prefix hits than round-robin over two pods.
-      const [rr, precise] = report.summaries;
+      // The oracle reads the pods' true caches, so it is the upper bound of the hit rate.
+      const [rr, precise, oracle] = report.summaries;
       expect(precise!.prefixHitRate).toBeGreaterThan(rr!.prefixHitRate);
+      expect(oracle!.prefixHitRate).toBeGreaterThan(rr!.prefixHitRate);
       expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('## precise');
       expect(readFileSync(join(out, 'ttft.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>$/);
     } finally {

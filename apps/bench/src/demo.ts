@@ -14,7 +14,9 @@ import { summaryTable } from '@kvr/loadgen';
 import { EXIT_CONFIG, helpText, parseCommand, UsageError, type CommandSpec, type ParsedValues } from '@kvr/runtime';
 import { createLogger } from '@kvr/telemetry';
 import { resetPrefixCaches } from './pod-metrics';
-import { buildReport, buildWorkload, runMode, WORKLOAD_OPTIONS, workloadSettings, writeReport, type ModeSpec } from './run';
+import { startApp, type AppProcess } from '@kvr/local-servers';
+import { MODES, oracle, randomPods, roundRobin, viaRouter, type Mode } from './modes';
+import { buildReport, buildWorkload, loadTokenizer, runMode, WORKLOAD_OPTIONS, workloadSettings, writeReport, type ModeSpec } from './run';
 
 const APP = 'demo';
 const WORKING_SET_SHARE = 0.73;
@@ -24,7 +26,7 @@ export const demoSpec: CommandSpec = {
   summary: 'Round-robin vs precise prefix-cache routing on a simulated 8-pod fleet: the reference benchmark, shortened.',
   options: {
     pods: { type: 'string', description: 'Simulated pods (default 8)', placeholder: 'N' },
-    modes: { type: 'string', description: 'Routing modes to compare (default rr,precise)', placeholder: 'M1,M2' },
+    modes: { type: 'string', description: `Routing modes to compare, in order: ${MODES.join(', ')} (default rr,precise)`, placeholder: 'M1,M2' },
     ...WORKLOAD_OPTIONS,
   },
   details: 'Writes out/report.md, out/report.json, out/ttft.svg and out/throughput.svg. Takes about 5 minutes on 2 cores.',
@@ -36,11 +38,12 @@ async function run(values: ParsedValues): Promise<number> {
   const pods = typeof values['pods'] === 'string' ? Number(values['pods']) : 8;
   const modes = (typeof values['modes'] === 'string' ? values['modes'] : 'rr,precise').split(',').map((m) => m.trim());
   if (!(Number.isInteger(pods) && pods >= 1)) throw new UsageError(`--pods must be a positive integer, got "${String(values['pods'])}"`);
-  for (const mode of modes) if (!['rr', 'precise'].includes(mode)) throw new UsageError(`unknown mode "${mode}" (the demo runs rr and precise; kvr bench points at any router)`);
+  for (const mode of modes) if (!(MODES as readonly string[]).includes(mode)) throw new UsageError(`unknown mode "${mode}"; modes: ${MODES.join(', ')}`);
   const p = settings.params;
   const blocks = Math.ceil((p.groups * (p.systemPromptLen + p.promptsPerGroup * p.questionLen)) / (WORKING_SET_SHARE * pods * 64));
   process.stderr.write(`demo: building the workload (${p.groups} groups × ${p.promptsPerGroup} prompts of ${p.systemPromptLen} + ${p.questionLen} tokens)\n`);
-  const workload = await buildWorkload(settings);
+  const tokenizer = await loadTokenizer(settings.model);
+  const workload = await buildWorkload(settings, tokenizer);
   process.stderr.write(`demo: starting Redis, NATS JetStream, ${pods} simulated pods (${blocks} KV blocks each), collector, indexer, tokenizer, load-scorer, gateway\n`);
   const pipeline = await startPipeline({
     env: { KVR_NO_BUILD: '1' },
@@ -50,22 +53,33 @@ async function run(values: ParsedValues): Promise<number> {
     logLevel: 'error',
     onUnexpectedExit: (part, code, stderr) => logger.error({ part, code, stderr }, 'a part of the pipeline exited'),
   });
+  let loadGateway: AppProcess | undefined;
   // Ctrl-C: stop what was started, then leave.
-  const interrupt = (): void => void pipeline.stop().then(() => process.exit(130));
+  const interrupt = (): void => void Promise.all([loadGateway?.stop(), pipeline.stop()]).then(() => process.exit(130));
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
   try {
     const podUrls = pipeline.pods.map((pod) => pod.http);
-    const specs: Record<string, ModeSpec> = {
-      rr: { mode: 'rr', targetFor: (i) => podUrls[i % podUrls.length] as string },
-      precise: { mode: 'precise', targetFor: () => pipeline.gateways[0] as string },
+    if (modes.includes('load')) {
+      // A second gateway on the same services with only the load scorers.
+      const podSpecs = pipeline.pods.map((pod) => ({ address: new URL(pod.http).hostname, httpPort: Number(new URL(pod.http).port), id: pod.id, model: settings.model }));
+      loadGateway = await startApp('gateway', ['--port', '0', '--tokenizer', pipeline.tokenizer, '--indexer', pipeline.indexers[0] as string, '--load-scorer', pipeline.loadScorer, '--redis', pipeline.redis], {
+        env: { KVR_NO_BUILD: '1', KVR_LOG_LEVEL: 'error', KVR_DISCOVERY__PODS: JSON.stringify(podSpecs), KVR_WEIGHTS__PRECISE_PREFIX: '0', KVR_WEIGHTS__NO_HIT_LRU: '0' },
+      });
+    }
+    const specFor = (mode: Mode): ModeSpec => {
+      if (mode === 'rr') return roundRobin(podUrls);
+      if (mode === 'random') return randomPods(podUrls, p.seed);
+      if (mode === 'load') return viaRouter('load', String(loadGateway?.listen['http']));
+      if (mode === 'oracle') return oracle(podUrls, workload.prompts, tokenizer, settings.model);
+      return viaRouter('precise', pipeline.gateways[0] as string);
     };
     const runs = [];
     let routerCounters: Record<string, number> = {};
     for (const mode of modes) {
       await resetPrefixCaches(podUrls);
       process.stderr.write(`demo: ${mode}: warm-up pass over ${workload.prompts.length} prompts, then ${settings.stages.map((s) => s.rate).join(', ')} req/s × ${settings.stages[0]?.durationS} s\n`);
-      runs.push(await runMode(specs[mode] as ModeSpec, workload, settings, podUrls));
+      runs.push(await runMode(specFor(mode as Mode), workload, settings, podUrls));
       if (mode === 'precise') routerCounters = await gatewayCounters(pipeline.gateways[0] as string);
     }
     const command = `npx kvr demo ${process.argv.slice(3).join(' ')}`.trim();
@@ -76,8 +90,12 @@ async function run(values: ParsedValues): Promise<number> {
       ladder: settings.stages.map((s) => `${s.rate} req/s × ${s.durationS} s`).join(', '),
       index: 'Redis (redis-server on this machine)',
       bus: 'NATS JetStream (nats-server -js on this machine)',
+      modes: modes.join(', '),
       rr: 'requests sent to the pods in turn (Kubernetes Service stand-in)',
+      random: 'a pod at random',
+      load: 'a gateway with only the kv-cache-utilization and queue-size scorers',
       precise: 'requests sent to the gateway (tokenizer, indexer, load-scorer, no-hit-LRU)',
+      oracle: "before each request every pod's cache is asked (POST /debug/lookup); longest prefix wins, ties to the least busy",
       ...(Object.keys(routerCounters).length > 0 ? { gatewayCounters: routerCounters } : {}),
     }, runs, 'rr');
     const files = writeReport(settings.out, report);
@@ -89,6 +107,7 @@ async function run(values: ParsedValues): Promise<number> {
     }
     return 0;
   } finally {
+    await loadGateway?.stop();
     process.off('SIGINT', interrupt);
     process.off('SIGTERM', interrupt);
     await pipeline.stop();

@@ -12,8 +12,10 @@ export interface Stage {
 }
 
 export interface LadderOptions {
-  /** Base URL request i goes to: the router, or a pod (round-robin modes). */
-  readonly targetFor: (i: number) => string;
+  /** Base URL request i goes to: the router, or a pod (client-side modes; may ask the pods first). */
+  readonly targetFor: (i: number, prompt: WorkloadPrompt) => string | Promise<string>;
+  /** Called when a request to `target` has finished (client-side modes count in-flight requests). */
+  readonly onFinished?: (target: string) => void;
   readonly prompts: readonly WorkloadPrompt[];
   readonly model: string;
   readonly outputLen: number;
@@ -36,7 +38,9 @@ export async function runStage(stage: Stage, index: number, options: LadderOptio
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     const prompt = options.prompts[i % options.prompts.length] as WorkloadPrompt;
     results.push(
-      streamCompletion(options.targetFor(i), { model: options.model, prompt: prompt.text, maxTokens: options.outputLen }).then((result) => {
+      Promise.resolve(options.targetFor(i, prompt)).then(async (target) => {
+        const result = await streamCompletion(target, { model: options.model, prompt: prompt.text, maxTokens: options.outputLen });
+        options.onFinished?.(target);
         done++;
         options.onProgress?.(stage, results.length, done, schedule.length);
         return result;

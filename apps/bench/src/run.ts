@@ -4,9 +4,9 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { lineChartSvg, saturatingRates, sharedPrefixWorkload, stageTable, summarizeMode, summaryTable, type ModeRun, type ModeSummary, type SharedPrefixParams, type SharedPrefixWorkload } from '@kvr/loadgen';
+import { lineChartSvg, saturatingRates, sharedPrefixWorkload, stageTable, summarizeMode, summaryTable, type ModeRun, type ModeSummary, type SharedPrefixParams, type SharedPrefixWorkload, type WorkloadPrompt } from '@kvr/loadgen';
 import { UsageError, type ParsedValues } from '@kvr/runtime';
-import { TokenizerRegistry } from '@kvr/tokenization';
+import { TokenizerRegistry, type HfModelTokenizer } from '@kvr/tokenization';
 import { runLadder, runStage, terminalProgress, type Stage } from './ladder';
 import { singleTokenWords } from './words';
 
@@ -69,9 +69,14 @@ export function workloadSettings(values: ParsedValues, defaults: { groups: numbe
   };
 }
 
+/** The model's tokenizer, as the pods and the router load it. */
+export function loadTokenizer(model: string): Promise<HfModelTokenizer> {
+  return new TokenizerRegistry({}).get(model);
+}
+
 /** The workload with exact token lengths, checked against the model's own rendering. */
-export async function buildWorkload(settings: WorkloadSettings): Promise<SharedPrefixWorkload> {
-  const tokenizer = await new TokenizerRegistry({}).get(settings.model);
+export async function buildWorkload(settings: WorkloadSettings, tokenizer?: HfModelTokenizer): Promise<SharedPrefixWorkload> {
+  tokenizer ??= await loadTokenizer(settings.model);
   const workload = sharedPrefixWorkload(settings.params, singleTokenWords(tokenizer));
   const sample = workload.prompts[0];
   const expected = settings.params.systemPromptLen + settings.params.questionLen;
@@ -82,12 +87,14 @@ export async function buildWorkload(settings: WorkloadSettings): Promise<SharedP
 
 export interface ModeSpec {
   readonly mode: string;
-  readonly targetFor: (i: number) => string;
+  readonly targetFor: (i: number, prompt: WorkloadPrompt) => string | Promise<string>;
+  readonly onFinished?: (target: string) => void;
 }
 
 export async function runMode(spec: ModeSpec, workload: SharedPrefixWorkload, settings: WorkloadSettings, podUrls: readonly string[]): Promise<ModeRun> {
   const options = {
     targetFor: spec.targetFor,
+    ...(spec.onFinished ? { onFinished: spec.onFinished } : {}),
     prompts: workload.prompts,
     model: settings.model,
     outputLen: settings.params.outputLen,

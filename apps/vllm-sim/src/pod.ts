@@ -238,6 +238,7 @@ export class SimPod {
       if (method === 'POST' && path === '/v1/completions') return this.generate(req, res, 'completion');
       if (method === 'POST' && path === '/v1/chat/completions') return this.generate(req, res, 'chat');
       if (method === 'POST' && path === '/reset_prefix_cache') return this.resetPrefixCache(res);
+      if (method === 'POST' && path === '/debug/lookup') return this.lookup(req, res);
       if (path.startsWith('/debug/')) return this.debug(req, res, method, path);
       throw new ApiError(404, `${method} ${path} not found`, 'NotFoundError', null, 'not_found');
     };
@@ -267,11 +268,34 @@ export class SimPod {
     throw new ApiError(409, 'Failed to reset prefix cache because some requests are still running', 'ConflictError', null, 'reset_busy');
   }
 
-  private debug(req: IncomingMessage, res: ServerResponse, method: string, path: string): void {
+  private authorizeDebug(req: IncomingMessage): void {
     const token = this.options.config.debugToken;
     if (token !== '' && req.headers['authorization'] !== `Bearer ${token}`) {
       throw new ApiError(401, 'debug endpoints need "Authorization: Bearer <debugToken>"', 'AuthenticationError', null, 'unauthorized');
     }
+  }
+
+  /**
+   * `POST /debug/lookup {"prompt_token_ids": [...], "model"?, "cache_salt"?}` → how many leading
+   * blocks of that prompt this pod's cache holds right now: the truth an oracle router reads.
+   */
+  private async lookup(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.authorizeDebug(req);
+    let body: { prompt_token_ids?: unknown; model?: unknown; cache_salt?: unknown };
+    try {
+      body = JSON.parse(await readBody(req, this.options.config.maxBodyBytes)) as typeof body;
+    } catch (err) {
+      throw new ApiError(400, `Invalid JSON body: ${err instanceof Error ? err.message : String(err)}`, 'BadRequestError', null, 'invalid_json');
+    }
+    const ids = body.prompt_token_ids;
+    if (!Array.isArray(ids) || !ids.every((t) => Number.isInteger(t) && (t as number) >= 0)) throw new ApiError(400, 'prompt_token_ids must be an array of token ids', 'BadRequestError', 'prompt_token_ids', 'invalid_value');
+    const { loraName } = this.loraOf(typeof body.model === 'string' ? body.model : this.options.config.model);
+    const cachedBlocks = this.engine.cachedPrefixBlocks(ids as number[], { loraName, cacheSalt: typeof body.cache_salt === 'string' ? body.cache_salt : null });
+    sendJson(res, 200, { pod: this.endpointsValue.id, cachedBlocks, blockSize: this.engine.stats().blockSize, running: this.engine.stats().running, waiting: this.engine.stats().waiting });
+  }
+
+  private debug(req: IncomingMessage, res: ServerResponse, method: string, path: string): void {
+    this.authorizeDebug(req);
     if (method === 'GET' && path === '/debug/blocks') {
       const withTokens = new URL(req.url ?? '/', 'http://x').searchParams.get('tokens') === '1';
       const blocks = this.engine.residentBlocks().map((b) => ({

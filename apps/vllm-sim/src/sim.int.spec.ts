@@ -147,6 +147,24 @@ describe('vllm-sim HTTP API', () => {
     expect(metrics.sample('vllm:prefix_cache_queries_total')).toBeGreaterThanOrEqual(14_400);
   });
 
+  it('answers POST /debug/lookup with the leading blocks of a prompt its cache holds now', async () => {
+    const pod = fleet.pods[1]!.endpoints.http;
+    const prompt = range(900_000, 4 * 64 + 10);
+    expect((await postJson(`${pod}/v1/completions`, { prompt, max_tokens: 1 })).status).toBe(200);
+    const lookup = async (ids: number[]): Promise<number> => {
+      const res = await postJson(`${pod}/debug/lookup`, { prompt_token_ids: ids });
+      expect(res.status).toBe(200);
+      return res.json['cachedBlocks'] as number;
+    };
+    expect(await lookup(prompt)).toBe(4);
+    // Shares two blocks, then differs.
+    expect(await lookup([...prompt.slice(0, 2 * 64), ...range(950_000, 3 * 64)])).toBe(2);
+    expect(await lookup(range(990_000, 4 * 64))).toBe(0);
+    // The other pod never saw it.
+    expect((await postJson(`${fleet.pods[0]!.endpoints.http}/debug/lookup`, { prompt_token_ids: prompt })).json['cachedBlocks']).toBe(0);
+    expect((await postJson(`${pod}/debug/lookup`, { prompt_token_ids: 'nope' })).status).toBe(400);
+  });
+
   it('exposes vLLM metric names that the reference Prometheus parser reads', async () => {
     await postJson(`${base}/v1/completions`, { prompt: 'metrics please', max_tokens: 2 });
     const metrics = await scrape(base);

@@ -8,7 +8,7 @@
  */
 import type { KvEvent } from '@kvr/kv-events';
 import { BlockPool, type HashFormat, type ResidentBlock } from './block-pool';
-import { createEngineHasher, type EngineHashAlgo, type EngineHasher } from './engine-hash';
+import { createEngineHasher, type EngineHash, type EngineHashAlgo, type EngineHasher } from './engine-hash';
 import { DEFAULT_LATENCY_MODEL, stepMilliseconds, type LatencyModelOptions } from './latency-model';
 import { DEFAULT_SCHEDULER_OPTIONS, Scheduler, type BlockLabeler, type SchedulerOptions, type SimRequest, type SimRequestInit, type StepPlan } from './scheduler';
 
@@ -149,6 +149,26 @@ export class SimEngine {
 
   residentBlocks(): ResidentBlock[] {
     return this.pool.residentBlocks();
+  }
+
+  /**
+   * How many leading full blocks of `tokens` are in the prefix cache now: what a request with
+   * this prompt would find (the benchmark's oracle router asks every pod). Hashes block by block
+   * and stops at the first miss, so a cold pod costs one hash.
+   */
+  cachedPrefixBlocks(tokens: readonly number[], options: { loraName?: string | null; cacheSalt?: string | null } = {}): number {
+    const bs = this.pool.blockSize;
+    let parent: EngineHash | null = null;
+    let blocks = 0;
+    for (let i = 0; (i + 1) * bs <= tokens.length; i++) {
+      // vLLM's extra keys for text: the LoRA name on every block, the cache salt on the first.
+      const extra = [...(options.loraName ? [options.loraName] : []), ...(i === 0 && options.cacheSalt ? [options.cacheSalt] : [])];
+      const hash: EngineHash = this.hasher.hashBlock(parent, tokens.slice(i * bs, (i + 1) * bs), extra.length > 0 ? extra : null);
+      if (this.pool.longestCachedPrefix([hash]).length === 0) break;
+      blocks++;
+      parent = hash;
+    }
+    return blocks;
   }
 
   /** Engine hash of a first block with these tokens, for tests and the debug endpoint. */
