@@ -83,7 +83,7 @@ async function run(values: ParsedValues): Promise<number> {
       if (mode === 'precise') routerCounters = await gatewayCounters(pipeline.gateways[0] as string);
     }
     const command = `npx kvr demo ${process.argv.slice(3).join(' ')}`.trim();
-    const report = buildReport('kvr demo: round-robin vs precise prefix-cache routing', command, {
+    const report = buildReport(`kvr demo: routing modes compared (${modes.join(', ')})`, command, {
       pods: `${pods} simulated vLLM pods (kvr sim, H100-like latency model), ${blocks} KV blocks of 64 tokens each`,
       workload: `shared_prefix: ${p.groups} groups × ${p.promptsPerGroup} prompts, ${p.systemPromptLen} + ${p.questionLen} tokens, ${p.outputLen} output tokens, seed ${p.seed}`,
       workingSet: `${workload.workingSetTokens} tokens = ${((workload.workingSetTokens / (pods * blocks * 64)) * 100).toFixed(0)} % of the fleet's KV capacity`,
