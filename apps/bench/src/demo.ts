@@ -53,24 +53,31 @@ async function run(values: ParsedValues): Promise<number> {
     logLevel: 'error',
     onUnexpectedExit: (part, code, stderr) => logger.error({ part, code, stderr }, 'a part of the pipeline exited'),
   });
-  let loadGateway: AppProcess | undefined;
+  const extraGateways: AppProcess[] = [];
   // Ctrl-C: stop what was started, then leave.
-  const interrupt = (): void => void Promise.all([loadGateway?.stop(), pipeline.stop()]).then(() => process.exit(130));
+  const interrupt = (): void => void Promise.all([...extraGateways.map((g) => g.stop()), pipeline.stop()]).then(() => process.exit(130));
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
   try {
     const podUrls = pipeline.pods.map((pod) => pod.http);
-    if (modes.includes('load')) {
-      // A second gateway on the same services with only the load scorers.
-      const podSpecs = pipeline.pods.map((pod) => ({ address: new URL(pod.http).hostname, httpPort: Number(new URL(pod.http).port), id: pod.id, model: settings.model }));
-      loadGateway = await startApp('gateway', ['--port', '0', '--tokenizer', pipeline.tokenizer, '--indexer', pipeline.indexers[0] as string, '--load-scorer', pipeline.loadScorer, '--redis', pipeline.redis], {
-        env: { KVR_NO_BUILD: '1', KVR_LOG_LEVEL: 'error', KVR_DISCOVERY__PODS: JSON.stringify(podSpecs), KVR_WEIGHTS__PRECISE_PREFIX: '0', KVR_WEIGHTS__NO_HIT_LRU: '0' },
+    // Modes with a differently weighted gateway get their own, on the same services and pods.
+    const podSpecs = pipeline.pods.map((pod) => ({ address: new URL(pod.http).hostname, httpPort: Number(new URL(pod.http).port), id: pod.id, model: settings.model }));
+    const gatewayWith = async (weights: Record<string, string>): Promise<AppProcess> => {
+      const gateway = await startApp('gateway', ['--port', '0', '--tokenizer', pipeline.tokenizer, '--indexer', pipeline.indexers[0] as string, '--load-scorer', pipeline.loadScorer, '--redis', pipeline.redis], {
+        env: { KVR_NO_BUILD: '1', KVR_LOG_LEVEL: 'error', KVR_DISCOVERY__PODS: JSON.stringify(podSpecs), KVR_REDIS_PREFIX: `kvr-${Object.values(weights).join('-')}`, ...weights },
       });
-    }
+      extraGateways.push(gateway);
+      return gateway;
+    };
+    // load: only kv-cache-utilization and queue-size. approx: prefix learned from its own
+    // decisions instead of events (GAIE's approximate scorer), with llm-d's other scorers.
+    const loadGateway = modes.includes('load') ? await gatewayWith({ KVR_WEIGHTS__PRECISE_PREFIX: '0', KVR_WEIGHTS__NO_HIT_LRU: '0' }) : undefined;
+    const approxGateway = modes.includes('approx') ? await gatewayWith({ KVR_WEIGHTS__PRECISE_PREFIX: '0', KVR_WEIGHTS__APPROX_PREFIX: '3' }) : undefined;
     const specFor = (mode: Mode): ModeSpec => {
       if (mode === 'rr') return roundRobin(podUrls);
       if (mode === 'random') return randomPods(podUrls, p.seed);
       if (mode === 'load') return viaRouter('load', String(loadGateway?.listen['http']));
+      if (mode === 'approx') return viaRouter('approx', String(approxGateway?.listen['http']));
       if (mode === 'oracle') return oracle(podUrls, workload.prompts, tokenizer, settings.model);
       return viaRouter('precise', pipeline.gateways[0] as string);
     };
@@ -94,6 +101,7 @@ async function run(values: ParsedValues): Promise<number> {
       rr: 'requests sent to the pods in turn (Kubernetes Service stand-in)',
       random: 'a pod at random',
       load: 'a gateway with only the kv-cache-utilization and queue-size scorers',
+      approx: 'a gateway whose prefix scorer remembers its own past decisions (no KV events), with the load scorers and no-hit-LRU',
       precise: 'requests sent to the gateway (tokenizer, indexer, load-scorer, no-hit-LRU)',
       oracle: "before each request every pod's cache is asked (POST /debug/lookup); longest prefix wins, ties to the least busy",
       ...(Object.keys(routerCounters).length > 0 ? { gatewayCounters: routerCounters } : {}),
@@ -107,7 +115,7 @@ async function run(values: ParsedValues): Promise<number> {
     }
     return 0;
   } finally {
-    await loadGateway?.stop();
+    await Promise.all(extraGateways.map((g) => g.stop()));
     process.off('SIGINT', interrupt);
     process.off('SIGTERM', interrupt);
     await pipeline.stop();

@@ -1,9 +1,11 @@
 /**
- * Routing modes the demo compares on one fleet (issue: rr, random, load, precise, oracle):
+ * Routing modes the demo compares on one fleet (issue: rr, random, load, approx, precise, oracle):
  *
  * - `rr`: pods in turn — a Kubernetes Service.
  * - `random`: a pod at random (seeded).
  * - `load`: a gateway with only the load scorers (kv-cache-utilization, queue-size).
+ * - `approx`: a gateway whose prefix scorer learns from its own past decisions, no KV events
+ *   (GAIE's approximate prefix scorer), plus the load scorers and no-hit-LRU.
  * - `precise`: the gateway with every scorer: this product.
  * - `oracle`: the upper bound — before each request, every pod is asked how many leading blocks
  *   of the prompt its cache holds right now (`POST /debug/lookup` on the simulated pods); the
@@ -14,7 +16,7 @@ import { seededRandom } from '@kvr/loadgen';
 import type { HfModelTokenizer } from '@kvr/tokenization';
 import type { ModeSpec } from './run';
 
-export const MODES = ['rr', 'random', 'load', 'precise', 'oracle'] as const;
+export const MODES = ['rr', 'random', 'load', 'approx', 'precise', 'oracle'] as const;
 export type Mode = (typeof MODES)[number];
 
 export function roundRobin(podUrls: readonly string[]): ModeSpec {

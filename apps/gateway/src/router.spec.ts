@@ -640,3 +640,23 @@ describe('Router.commit', () => {
     });
   });
 });
+
+describe('approx-prefix (benchmark mode: no events, the router remembers its own decisions)', () => {
+  it('sends a request after one with the same prefix to the same pod, and scores only what it routed', async () => {
+    const h = harness({ weights: { precisePrefix: 0, approxPrefix: 3 }, config: { blockSize: 16 } });
+    const first = await h.router.decide(completion({ model: 'm', prompt: 'shared prefix text' }, 'r1'));
+    expect(first.explanation.cold).toBe(true);
+    expect(first.explanation.scorers.map((s) => [s.scorer, s.status])).toContainEqual(['approx-prefix', 'ok']);
+    await h.router.commit(first, completion({ model: 'm', prompt: 'shared prefix text' }, 'r1'));
+    const second = await h.router.decide(completion({ model: 'm', prompt: 'shared prefix text' }, 'r2'));
+    expect(second.explanation.cold).toBe(false);
+    expect(second.explanation.chosen).toBe(first.explanation.chosen);
+    // 64 tokens / 16 per block: every block was routed to the first pod.
+    expect(second.explanation.predictedCachedBlocks).toBe(4);
+    expect(second.explanation.requestBlocks).toBe(4);
+    expect(h.indexerCalls).toHaveLength(0);
+    // A dry run (no commit) teaches it nothing.
+    const other = await h.router.decide(completion({ model: 'm', prompt: 'another text entirely' }, 'r3'));
+    expect(other.explanation.cold).toBe(true);
+  });
+});

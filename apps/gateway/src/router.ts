@@ -6,7 +6,9 @@
  */
 import { SpanStatusCode, type Span } from '@opentelemetry/api';
 import type { DiscoveredPod } from '@kvr/discovery';
+import { createBlockKeyer, type BlockKeyer } from '@kvr/block-keys';
 import {
+  ApproxPrefixIndex,
   SCORERS,
   noHitLruScores,
   precisePrefixScore,
@@ -45,6 +47,8 @@ export interface RouteDecision {
   readonly ranked: readonly DiscoveredPod[];
   readonly candidates: Candidates;
   readonly tokenIds: number[] | null;
+  /** Block keys the approx-prefix scorer matched (recorded for the chosen pod on commit). */
+  readonly approxKeys: bigint[] | null;
 }
 
 export interface RouterDeps {
@@ -102,12 +106,17 @@ async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
 }
 
 export class Router {
+  /** Where this gateway sent earlier requests' blocks (approx-prefix scorer; empty when it is off). */
+  private readonly approx = new ApproxPrefixIndex();
+  private readonly keyer: BlockKeyer;
   /** Models that have had a confirmed (not speculative) index hit since start. */
   private readonly modelsWithHits = new Set<string>();
   /** Models requests were routed for with blocks but never a confirmed hit: the silent-miss suspects. */
   private readonly unindexedModels = new Map<string, number>();
 
-  constructor(private readonly deps: RouterDeps) {}
+  constructor(private readonly deps: RouterDeps) {
+    this.keyer = createBlockKeyer({ modelName: 'unused', blockSize: deps.config.blockSize, hashSeed: deps.config.hashSeed });
+  }
 
   /** Models routed with full blocks that never had a confirmed index hit, with their request counts. */
   unindexed(): Record<string, number> {
@@ -151,14 +160,26 @@ export class Router {
       metrics.scorerFallbacks.inc({ scorer: SCORERS.noHitLru, reason: lru.reason });
     }
 
-    // Cold: nobody holds the first block (or the index could not say).
-    const cold = preciseRun.outcome.status !== 'ok' || ![...preciseRun.matched.values()].some((m) => m > 0);
+    // approx-prefix: local, synchronous, from this gateway's own past decisions.
+    let approxKeys: bigint[] | null = null;
+    let approxRun: ScorerRun = skipped(SCORERS.approxPrefix, weights.approxPrefix, weights.approxPrefix > 0 ? 'no_tokens' : 'weight 0');
+    if (weights.approxPrefix > 0 && tokenIds) {
+      approxKeys = this.keyer.forModel(candidates.loraName ?? candidates.baseModel).keysForTokens(tokenIds, input.request.cache_salt ? { cacheSalt: input.request.cache_salt } : {});
+      const matched = this.approx.match(approxKeys, podIds);
+      approxRun = { ...skipped(SCORERS.approxPrefix, weights.approxPrefix, ''), outcome: { scorer: SCORERS.approxPrefix, weight: weights.approxPrefix, status: 'ok' }, matched, requestBlocks: approxKeys.length };
+      for (const [pod, blocks] of matched) approxRun.scores.set(pod, precisePrefixScore(blocks, approxKeys.length));
+    }
+    // Cold: no prefix scorer that answered saw the first block anywhere.
+    const prefixRuns = [preciseRun, approxRun].filter((r) => r.outcome.status === 'ok');
+    const cold = prefixRuns.length === 0 || !prefixRuns.some((r) => [...r.matched.values()].some((m) => m > 0));
     const lruRun: ScorerRun =
       weights.noHitLru > 0
         ? { ...skipped(SCORERS.noHitLru, weights.noHitLru, ''), outcome: { scorer: SCORERS.noHitLru, weight: weights.noHitLru, status: 'ok' }, scores: noHitLruScores(podIds, lru.order, cold) }
         : skipped(SCORERS.noHitLru, 0, 'weight 0');
 
-    const runs = [preciseRun, kvRun, queueRun, lruRun];
+    const runs = weights.approxPrefix > 0 ? [preciseRun, approxRun, kvRun, queueRun, lruRun] : [preciseRun, kvRun, queueRun, lruRun];
+    // The blocks the chosen pod is predicted to hold come from whichever prefix scorer answered.
+    const matchedBy = preciseRun.outcome.status === 'ok' ? preciseRun : approxRun;
     const contributions: WeightedScores[] = runs.filter((r) => r.outcome.status === 'ok').map((r) => ({ scorer: r.outcome.scorer, weight: r.outcome.weight, scores: r.scores }));
     const totals = weightedTotals(podIds, contributions);
     const seed = tokenIds ? tokenSeed(tokenIds) : input.requestId;
@@ -174,11 +195,11 @@ export class Router {
         const detail = run.details.get(pod);
         if (detail) details[run.outcome.scorer] = detail;
       }
-      return { pod, total, scores, details, matchedBlocks: preciseRun.matched.get(pod) ?? 0 };
+      return { pod, total, scores, details, matchedBlocks: matchedBy.matched.get(pod) ?? 0 };
     });
     const chosen = ranking[0]?.pod ?? null;
-    const predictedCachedBlocks = chosen ? (preciseRun.matched.get(chosen) ?? 0) : 0;
-    const requestBlocks = preciseRun.requestBlocks;
+    const predictedCachedBlocks = chosen ? (matchedBy.matched.get(chosen) ?? 0) : 0;
+    const requestBlocks = matchedBy.requestBlocks;
 
     if (requestBlocks > 0 && preciseRun.outcome.status === 'ok') {
       const key = candidates.loraName ?? candidates.baseModel;
@@ -207,6 +228,7 @@ export class Router {
       ranked: ranking.map((r) => byId.get(r.pod) as DiscoveredPod),
       candidates,
       tokenIds,
+      approxKeys,
     };
   }
 
@@ -219,6 +241,7 @@ export class Router {
     const { config, metrics, logger } = this.deps;
     const chosen = decision.explanation.chosen;
     if (!chosen) return;
+    if (decision.approxKeys) this.approx.record(decision.approxKeys, chosen);
     const work: Promise<void>[] = [];
     if (config.speculativeTtlMs > 0 && decision.tokenIds && decision.explanation.requestBlocks > 0) {
       work.push(

@@ -7,3 +7,4 @@ export { weightedTotals, rankByScore, tieBreakHash, tokenSeed } from './picker';
 export type { WeightedScores, RankedPod } from './picker';
 export { formatExplanation } from './explanation';
 export type { RouteExplanation, PodExplanation, ScorerOutcome } from './explanation';
+export { ApproxPrefixIndex } from './approx-prefix';

@@ -11,6 +11,7 @@ export const SCORERS = {
   kvCacheUtilization: 'kv-cache-utilization',
   queueSize: 'queue-size',
   noHitLru: 'no-hit-lru',
+  approxPrefix: 'approx-prefix',
 } as const;
 
 export type ScorerName = (typeof SCORERS)[keyof typeof SCORERS];

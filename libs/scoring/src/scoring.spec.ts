@@ -1,4 +1,5 @@
 import {
+  ApproxPrefixIndex,
   SCORERS,
   formatExplanation,
   kvCacheUtilizationScore,
@@ -116,5 +117,20 @@ describe('formatExplanation', () => {
     expect(text).not.toMatch(/no-hit-lru×/);
     expect(text).toContain('2/2');
     expect(text).toContain('fallbacks: queue-size:deadline_exceeded');
+  });
+});
+
+describe('ApproxPrefixIndex', () => {
+  it('scores the run of leading blocks it routed to each pod, and forgets the least recently used', () => {
+    const index = new ApproxPrefixIndex(4);
+    index.record([1n, 2n, 3n], 'a');
+    index.record([1n, 9n], 'b');
+    expect(index.match([1n, 2n, 3n, 4n], ['a', 'b', 'c'])).toEqual(new Map([['a', 3], ['b', 1], ['c', 0]]));
+    expect(index.match([7n, 2n], ['a'])).toEqual(new Map([['a', 0]]));
+    // Capacity 4: recording two more keys pushes out the two least recently routed (2n, 3n).
+    index.record([1n, 5n, 6n], 'c');
+    expect(index.size).toBe(4);
+    expect(index.match([1n, 2n], ['a', 'c'])).toEqual(new Map([['a', 1], ['c', 1]]));
+    expect(index.match([1n, 5n, 6n], ['c'])).toEqual(new Map([['c', 3]]));
   });
 });

@@ -28,6 +28,11 @@ export class ScorerWeights {
   @IsNumber()
   @Min(0)
   noHitLru = 2;
+
+  @Doc('approx-prefix (in the gateway, no events): prefix matched against where this gateway sent earlier requests. Off by default; the benchmark\'s `approx` mode uses it instead of precise-prefix.')
+  @IsNumber()
+  @Min(0)
+  approxPrefix = 0;
 }
 
 export class GatewayConfig implements CrossFieldRules {
@@ -68,6 +73,15 @@ export class GatewayConfig implements CrossFieldRules {
   @Doc('Scorer weights.')
   @Section(() => ScorerWeights)
   weights = new ScorerWeights();
+
+  @Doc('Tokens per block of the request keys the approx-prefix scorer computes (as vLLM --block-size).')
+  @IsInt()
+  @Min(1)
+  blockSize = 64;
+
+  @Doc('llm-d hashSeed of those keys (as the indexer\'s).')
+  @IsString()
+  hashSeed = '';
 
   @Doc('Deadline of the tokenizer call (ms); past it the request routes on load only.')
   @IsInt()
@@ -122,7 +136,7 @@ export class GatewayConfig implements CrossFieldRules {
     const problems: string[] = [];
     if (this.discovery.kind === 'file' && this.discovery.file === '') problems.push('discovery.file is required when discovery.kind is file');
     const w = this.weights;
-    if (w.precisePrefix + w.kvCacheUtilization + w.queueSize + w.noHitLru === 0) problems.push('weights: at least one scorer needs a weight above 0');
+    if (w.precisePrefix + w.kvCacheUtilization + w.queueSize + w.noHitLru + w.approxPrefix === 0) problems.push('weights: at least one scorer needs a weight above 0');
     return problems;
   }
 }
