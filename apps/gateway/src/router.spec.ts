@@ -589,7 +589,7 @@ describe('Router.commit', () => {
     expect(h.inserts.map((i) => i.insert.pod)).toEqual([A.id]);
   });
 
-  it('writes no speculative entry when speculative inserts are off, without tokens, or without a full block', async () => {
+  it('writes no speculative entry when speculative inserts are off, without tokens, without a full block, or when the pod holds it all', async () => {
     const off = harness({ config: { speculativeTtlMs: 0 } });
     const input = completion({ model: 'm', prompt: 'x' });
     await off.router.commit(await off.router.decide(input), input);
@@ -603,6 +603,13 @@ describe('Router.commit', () => {
     const short = harness({ indexer: () => preciseResponse(0, {}) });
     await short.router.commit(await short.router.decide(input), input);
     expect(short.inserts).toEqual([]);
+
+    // The index already says the chosen pod holds every block: nothing to announce.
+    const held = harness({ indexer: () => preciseResponse(4, { [A.id]: 4, [B.id]: 0, [C.id]: 0 }) });
+    const heldDecision = await held.router.decide(input);
+    await held.router.commit(heldDecision, input);
+    expect(heldDecision.explanation.chosen).toBe(A.id);
+    expect(held.inserts).toEqual([]);
   });
 
   it('counts failed speculative inserts and LRU writes, never throwing', async () => {

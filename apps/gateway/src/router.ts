@@ -243,7 +243,9 @@ export class Router {
     if (!chosen) return;
     if (decision.approxKeys) this.approx.record(decision.approxKeys, chosen);
     const work: Promise<void>[] = [];
-    if (config.speculativeTtlMs > 0 && decision.tokenIds && decision.explanation.requestBlocks > 0) {
+    // Nothing to announce when the index already says the chosen pod holds every block.
+    const alreadyHeld = decision.explanation.predictedCachedBlocks >= decision.explanation.requestBlocks;
+    if (config.speculativeTtlMs > 0 && decision.tokenIds && decision.explanation.requestBlocks > 0 && !alreadyHeld) {
       work.push(
         this.deps.indexerAdmin
           .speculativeInsert(
