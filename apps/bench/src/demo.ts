@@ -48,6 +48,7 @@ async function run(values: ParsedValues): Promise<number> {
   const pipeline = await startPipeline({
     env: { KVR_NO_BUILD: '1' },
     pods,
+    model: settings.model,
     timeScale: 1,
     simArgs: ['--num-gpu-blocks', String(blocks)],
     logLevel: 'error',
@@ -61,10 +62,9 @@ async function run(values: ParsedValues): Promise<number> {
   try {
     const podUrls = pipeline.pods.map((pod) => pod.http);
     // Modes with a differently weighted gateway get their own, on the same services and pods.
-    const podSpecs = pipeline.pods.map((pod) => ({ address: new URL(pod.http).hostname, httpPort: Number(new URL(pod.http).port), id: pod.id, model: settings.model }));
     const gatewayWith = async (weights: Record<string, string>): Promise<AppProcess> => {
       const gateway = await startApp('gateway', ['--port', '0', '--tokenizer', pipeline.tokenizer, '--indexer', pipeline.indexers[0] as string, '--load-scorer', pipeline.loadScorer, '--redis', pipeline.redis], {
-        env: { KVR_NO_BUILD: '1', KVR_LOG_LEVEL: 'error', KVR_DISCOVERY__PODS: JSON.stringify(podSpecs), KVR_REDIS_PREFIX: `kvr-${Object.values(weights).join('-')}`, ...weights },
+        env: { KVR_NO_BUILD: '1', KVR_LOG_LEVEL: 'error', KVR_DISCOVERY__PODS: pipeline.discoveryPods, KVR_REDIS_PREFIX: `kvr-${Object.values(weights).join('-')}`, ...weights },
       });
       extraGateways.push(gateway);
       return gateway;

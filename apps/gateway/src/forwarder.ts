@@ -6,7 +6,7 @@
  */
 import { context, propagation, SpanStatusCode } from '@opentelemetry/api';
 import { Agent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
-import type { DiscoveredPod } from '@kvr/discovery';
+import { hostPort, type DiscoveredPod } from '@kvr/discovery';
 import { productTracer, semconv, type Logger } from '@kvr/telemetry';
 import { GatewayError, upstreamFailed } from './errors';
 import type { GatewayMetrics } from './metrics';
@@ -75,7 +75,7 @@ function forwardHeaders(incoming: IncomingHttpHeaders, raw: Buffer, requestId: s
   for (const [name, value] of endToEnd(incoming)) headers[name] = value;
   headers['content-length'] = raw.length;
   headers['x-request-id'] ??= requestId;
-  headers['host'] = `${pod.address.includes(':') ? `[${pod.address}]` : pod.address}:${pod.httpPort}`;
+  headers['host'] = hostPort(pod.address, pod.httpPort);
   const carrier: Record<string, string> = {};
   propagation.inject(context.active(), carrier);
   // Our context replaces the client's as a whole: its tracestate belongs to the old parent.

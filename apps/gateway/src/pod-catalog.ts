@@ -4,7 +4,7 @@
  * answer is not a candidate until it answers again, so a dead pod stops getting traffic within
  * one refresh (sooner when the forwarder reports a failed connection).
  */
-import type { DiscoveredPod, PodChange, PodSource } from '@kvr/discovery';
+import { hostPort, type DiscoveredPod, type PodChange, type PodSource } from '@kvr/discovery';
 import type { Logger } from '@kvr/telemetry';
 
 export interface ServedModel {
@@ -32,8 +32,7 @@ export interface Candidates {
 }
 
 export function podBaseUrl(pod: DiscoveredPod): string {
-  const host = pod.address.includes(':') ? `[${pod.address}]` : pod.address;
-  return `http://${host}:${pod.httpPort}`;
+  return `http://${hostPort(pod.address, pod.httpPort)}`;
 }
 
 export class PodCatalog {

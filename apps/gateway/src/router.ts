@@ -72,16 +72,13 @@ interface ScorerRun {
   requestBlocks: number;
 }
 
-const failed = (scorer: ScorerName, weight: number, reason: string, latencyMs?: number): ScorerRun => ({
-  outcome: { scorer, weight, status: 'failed', reason, ...(latencyMs === undefined ? {} : { latencyMs }) },
-  scores: new Map(),
-  details: new Map(),
-  matched: new Map(),
-  confirmed: new Map(),
-  requestBlocks: 0,
-});
+/** An empty run with this outcome; the caller fills in what the scorer answered. */
+const run = (outcome: ScorerOutcome): ScorerRun => ({ outcome, scores: new Map(), details: new Map(), matched: new Map(), confirmed: new Map(), requestBlocks: 0 });
 
-const skipped = (scorer: ScorerName, weight: number, reason: string): ScorerRun => ({ ...failed(scorer, weight, reason), outcome: { scorer, weight, status: 'skipped', reason } });
+const failed = (scorer: ScorerName, weight: number, reason: string, latencyMs?: number): ScorerRun =>
+  run({ scorer, weight, status: 'failed', reason, ...(latencyMs === undefined ? {} : { latencyMs }) });
+
+const skipped = (scorer: ScorerName, weight: number, reason: string): ScorerRun => run({ scorer, weight, status: 'skipped', reason });
 
 function tokenizationFailure(err: unknown): string {
   const code = (err as { code?: unknown })?.code;
@@ -166,7 +163,7 @@ export class Router {
     if (weights.approxPrefix > 0 && tokenIds) {
       approxKeys = this.keyer.forModel(candidates.loraName ?? candidates.baseModel).keysForTokens(tokenIds, input.request.cache_salt ? { cacheSalt: input.request.cache_salt } : {});
       const matched = this.approx.match(approxKeys, podIds);
-      approxRun = { ...skipped(SCORERS.approxPrefix, weights.approxPrefix, ''), outcome: { scorer: SCORERS.approxPrefix, weight: weights.approxPrefix, status: 'ok' }, matched, requestBlocks: approxKeys.length };
+      approxRun = { ...run({ scorer: SCORERS.approxPrefix, weight: weights.approxPrefix, status: 'ok' }), matched, requestBlocks: approxKeys.length };
       for (const [pod, blocks] of matched) approxRun.scores.set(pod, precisePrefixScore(blocks, approxKeys.length));
     }
     // Cold: no prefix scorer that answered saw the first block anywhere.
@@ -174,7 +171,7 @@ export class Router {
     const cold = prefixRuns.length === 0 || !prefixRuns.some((r) => [...r.matched.values()].some((m) => m > 0));
     const lruRun: ScorerRun =
       weights.noHitLru > 0
-        ? { ...skipped(SCORERS.noHitLru, weights.noHitLru, ''), outcome: { scorer: SCORERS.noHitLru, weight: weights.noHitLru, status: 'ok' }, scores: noHitLruScores(podIds, lru.order, cold) }
+        ? { ...run({ scorer: SCORERS.noHitLru, weight: weights.noHitLru, status: 'ok' }), scores: noHitLruScores(podIds, lru.order, cold) }
         : skipped(SCORERS.noHitLru, 0, 'weight 0');
 
     const runs = weights.approxPrefix > 0 ? [preciseRun, approxRun, kvRun, queueRun, lruRun] : [preciseRun, kvRun, queueRun, lruRun];
@@ -360,10 +357,10 @@ export class Router {
   }
 
   private fromResponse(scorer: ScorerName, weight: number, response: ScoreResponse__Output, latencyMs: number): ScorerRun {
-    const run: ScorerRun = { outcome: { scorer, weight, status: 'ok', latencyMs }, scores: new Map(), details: new Map(), matched: new Map(), confirmed: new Map(), requestBlocks: response.request_blocks };
+    const result: ScorerRun = { ...run({ scorer, weight, status: 'ok', latencyMs }), requestBlocks: response.request_blocks };
     for (const entry of response.scores) {
       if (scorer === SCORERS.precisePrefix) {
-        run.matched.set(entry.pod, entry.matched_blocks);
+        result.matched.set(entry.pod, entry.matched_blocks);
         let speculative = 0;
         let weighted = entry.matched_blocks;
         try {
@@ -373,13 +370,13 @@ export class Router {
         } catch {
           // A scorer that sends plain-text details still scores.
         }
-        run.confirmed.set(entry.pod, entry.matched_blocks - speculative);
-        run.scores.set(entry.pod, precisePrefixScore(weighted, response.request_blocks));
+        result.confirmed.set(entry.pod, entry.matched_blocks - speculative);
+        result.scores.set(entry.pod, precisePrefixScore(weighted, response.request_blocks));
       } else {
-        run.scores.set(entry.pod, entry.score);
+        result.scores.set(entry.pod, entry.score);
       }
-      if (entry.detail) run.details.set(entry.pod, entry.detail);
+      if (entry.detail) result.details.set(entry.pod, entry.detail);
     }
-    return run;
+    return result;
   }
 }

@@ -12,7 +12,7 @@
  * Score calls only read `load()`: they never wait for a scrape.
  */
 import { Agent, request as httpRequest } from 'node:http';
-import type { DiscoveredPod } from '@kvr/discovery';
+import { hostPort, type DiscoveredPod } from '@kvr/discovery';
 import type { Logger } from '@kvr/telemetry';
 import type { LoadScorerMetrics, ScrapeOutcome } from './metrics';
 import { parsePodLoad } from './pod-load';
@@ -20,9 +20,8 @@ import type { TimedPodLoad } from './scores';
 
 /** `http://<address>:<httpPort><path>`, an IPv6 address in brackets. */
 export function metricsUrl(pod: Pick<DiscoveredPod, 'address' | 'httpPort'>, metricsPath: string): string {
-  const host = pod.address.includes(':') ? `[${pod.address}]` : pod.address;
   const path = metricsPath.startsWith('/') ? metricsPath : `/${metricsPath}`;
-  return `http://${host}:${pod.httpPort}${path}`;
+  return `http://${hostPort(pod.address, pod.httpPort)}${path}`;
 }
 
 export interface PodScraperOptions {

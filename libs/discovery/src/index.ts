@@ -7,7 +7,7 @@ export { DiscoveryError, DiscoveryConfigError, DISCOVERY_ERROR_REASONS } from '.
 export type { DiscoveryErrorReason } from './errors';
 
 export { diffPods, samePod } from './pod-set';
-export { DEFAULT_HTTP_PORT, DEFAULT_ZMQ_PORT, formatPodId, tcpEndpoint, normalizePodSpecs, parsePodsFile } from './pod-spec';
+export { DEFAULT_HTTP_PORT, DEFAULT_ZMQ_PORT, formatPodId, hostPort, tcpEndpoint, normalizePodSpecs, parsePodsFile } from './pod-spec';
 export type { PodSpec } from './pod-spec';
 
 export { staticPodSource } from './static-source';

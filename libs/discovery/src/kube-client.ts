@@ -3,6 +3,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { join } from 'node:path';
 import { errorMessage } from './errors';
+import { hostPort } from './pod-spec';
 import type { KubePodList, KubeStatus } from './kube-pods';
 
 /**
@@ -56,7 +57,7 @@ export async function resolveKubeConnection(options: KubernetesConnectionOptions
   let apiServer: URL | undefined;
   const host = env['KUBERNETES_SERVICE_HOST'];
   const port = env['KUBERNETES_SERVICE_PORT'];
-  const apiServerText = options.apiServer ?? (host && port ? `https://${host.includes(':') ? `[${host}]` : host}:${port}` : undefined);
+  const apiServerText = options.apiServer ?? (host && port ? `https://${hostPort(host, port)}` : undefined);
   if (apiServerText === undefined) {
     problems.push('apiServer: not given, and KUBERNETES_SERVICE_HOST / KUBERNETES_SERVICE_PORT are not set (not running in a cluster?)');
   } else {

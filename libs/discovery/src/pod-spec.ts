@@ -34,8 +34,13 @@ export function formatPodId(address: string, httpPort: number): string {
 }
 
 /** `tcp://<address>:<port>`, with an IPv6 address in brackets as ZeroMQ expects. */
+/** `host:port` as URLs and Host headers need it: an IPv6 address in brackets. */
+export function hostPort(address: string, port: number | string): string {
+  return `${address.includes(':') ? `[${address}]` : address}:${port}`;
+}
+
 export function tcpEndpoint(address: string, port: number): string {
-  return `tcp://${address.includes(':') ? `[${address}]` : address}:${port}`;
+  return `tcp://${hostPort(address, port)}`;
 }
 
 export function isPort(value: unknown): value is number {

@@ -67,6 +67,8 @@ export interface Pipeline {
   readonly gateways: readonly string[];
   readonly collector: string;
   readonly partitions: number;
+  /** The pods as a static discovery list (JSON for `KVR_DISCOVERY__PODS`), as every service here gets them. */
+  readonly discoveryPods: string;
   /** The running process of a part (undefined while it is stopped). */
   part(name: PipelinePart): AppProcess | undefined;
   /** Stops a part (SIGTERM, or SIGKILL with `{kill: true}`). */
@@ -193,6 +195,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
       gateways,
       collector: collectorUrl,
       partitions,
+      discoveryPods: podSpecs,
       part: (name) => parts.get(name)?.process,
       stopPart,
       startPart: async (name) => {
