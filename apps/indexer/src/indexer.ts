@@ -5,13 +5,13 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection, type Msg, type Subscription } from '@nats-io/transport-node';
 import Redis from 'ioredis';
 import type { Registry } from 'prom-client';
 import { createBlockKeyer, type BlockKeyer } from '@kvr/block-keys';
 import type { IndexerConfig } from '@kvr/config';
-import { redisKeys } from '@kvr/contracts';
-import { isNotFound } from '@kvr/jetstream';
+import { redisKeys, reindexSubject, type PartitionRebuildReport, type ReindexReply, type ReindexRequest } from '@kvr/contracts';
+import { isNotFound, SnapshotStore } from '@kvr/jetstream';
 import { RedisBlockIndex } from '@kvr/kv-index-redis';
 import type { Logger } from '@kvr/telemetry';
 import { PartitionLeases } from './leases';
@@ -42,6 +42,9 @@ async function waitForStream(nc: NatsConnection, stream: string, logger: Logger)
 export class Indexer {
   private readonly workers = new Map<number, PartitionWorker>();
   private timer: NodeJS.Timeout | null = null;
+  private snapshotTimer: NodeJS.Timeout | null = null;
+  private snapshotting: Promise<void> = Promise.resolve();
+  private control: Subscription | null = null;
   private balancing: Promise<void> = Promise.resolve();
   private stopping = false;
   /** The index generation this replica has been writing to (see `checkGeneration`). */
@@ -54,10 +57,12 @@ export class Indexer {
     readonly index: RedisBlockIndex,
     readonly keyer: BlockKeyer,
     private readonly leases: PartitionLeases,
+    private readonly snapshots: SnapshotStore,
     private readonly metrics: IndexerMetrics,
     private readonly logger: Logger,
     readonly grpcAddress: string,
     private readonly stopGrpc: () => Promise<void>,
+    private readonly instance: string,
   ) {}
 
   static async start(config: IndexerConfig, logger: Logger, registry: Registry): Promise<Indexer> {
@@ -71,14 +76,21 @@ export class Indexer {
       const index = new RedisBlockIndex({ redis, keyer, prefix: config.redisPrefix });
       await waitForStream(nc, config.stream, logger);
       const leases = await PartitionLeases.open(nc, config.leaseBucket, config.leaseTtlSeconds, instance);
+      const snapshots = await SnapshotStore.open(nc, { bucket: config.snapshotBucket });
       let owned: () => number[] = () => [];
       const grpc = await startGrpcServer({ address: config.grpc, index, keyer, metrics, logger, ownedPartitions: () => owned() });
-      const indexer = new Indexer(config, nc, redis, index, keyer, leases, metrics, logger, grpc.address, grpc.stop);
+      const indexer = new Indexer(config, nc, redis, index, keyer, leases, snapshots, metrics, logger, grpc.address, grpc.stop, instance);
       owned = () => indexer.ownedPartitions;
       await indexer.balance();
       indexer.timer = setInterval(() => {
         indexer.balancing = indexer.balancing.then(() => indexer.balance()).catch((err: unknown) => logger.warn({ err }, 'lease round failed'));
       }, Math.max(500, (config.leaseTtlSeconds * 1000) / 3));
+      if (config.snapshotIntervalSeconds > 0) {
+        indexer.snapshotTimer = setInterval(() => {
+          indexer.snapshotting = indexer.snapshotting.then(() => indexer.snapshotAll());
+        }, config.snapshotIntervalSeconds * 1000);
+      }
+      indexer.control = nc.subscribe(reindexSubject(config.stream), { callback: (err, msg) => (err ? logger.warn({ err }, 'control subscription failed') : void indexer.answerReindex(msg)) });
       return indexer;
     } catch (err) {
       redis.disconnect();
@@ -98,9 +110,9 @@ export class Indexer {
    */
   private async balance(): Promise<void> {
     if (this.stopping) return;
-    const replay = await this.checkGeneration();
-    if (replay) {
-      for (const worker of this.workers.values()) await worker.replayFromStart();
+    const rebuild = await this.checkGeneration();
+    if (rebuild) {
+      for (const worker of this.workers.values()) await worker.rebuild('index_lost');
     }
     await this.leases.heartbeat();
     for (const [partition, worker] of this.workers) {
@@ -120,18 +132,22 @@ export class Indexer {
       if (this.workers.has(partition) || this.stopping) continue;
       const lease = await this.leases.acquire(partition);
       if (!lease) continue;
+      const { stream, maxEarlyDeliveries, earlyRedeliveryMs, partitions, blockSize, hashSeed } = this.config;
       const worker = new PartitionWorker(lease, {
         js: jetstream(this.nc),
         jsm: await jetstreamManager(this.nc),
         index: this.index,
+        snapshots: this.snapshots,
         metrics: this.metrics,
         logger: this.logger,
-        settings: { stream: this.config.stream, maxEarlyDeliveries: this.config.maxEarlyDeliveries, earlyRedeliveryMs: this.config.earlyRedeliveryMs },
+        settings: { stream, maxEarlyDeliveries, earlyRedeliveryMs, partitions, blockSize, hashSeed },
         onLost: (p) => void this.lose(p),
-      });
+        generation: () => this.generation,
+        redisGeneration: () => this.redis.get(redisKeys(this.config.redisPrefix).generation()),
+      }, rebuild);
       this.workers.set(partition, worker);
-      if (replay) await worker.replayFromStart();
-      else await worker.start();
+      await worker.start();
+      if (rebuild) await worker.rebuild('index_lost');
     }
     this.metrics.leases.set(this.workers.size);
   }
@@ -139,7 +155,8 @@ export class Indexer {
   /**
    * Redis lost the index if its generation key is missing (a restart without persistence, a
    * flush) or differs from the one this replica wrote to (another replica saw the loss first).
-   * Then every owned partition is replayed from the start of the stream. True when that is due.
+   * Then every owned partition is rebuilt: its newest snapshot restored and the stream replayed
+   * after it (from the start without one). True when that is due.
    */
   private async checkGeneration(): Promise<boolean> {
     const key = redisKeys(this.config.redisPrefix).generation();
@@ -157,6 +174,49 @@ export class Indexer {
     return created || changed;
   }
 
+  /** One snapshot per owned partition, in turn; a failure is logged and counted, and the next round retries. */
+  private async snapshotAll(): Promise<void> {
+    for (const worker of [...this.workers.values()]) {
+      if (this.stopping) return;
+      try {
+        const info = await worker.snapshot();
+        if (info) this.logger.debug({ partition: info.partition, streamSeq: info.streamSeq, pods: info.pods, bytes: info.bytes }, 'snapshot stored');
+      } catch (err) {
+        this.metrics.snapshots.inc({ partition: String(worker.partition), outcome: 'failed' });
+        this.logger.warn({ err, partition: worker.partition }, 'snapshot failed');
+      }
+    }
+  }
+
+  /** Snapshots every owned partition now (tests and operators; the timer does the same). */
+  snapshotNow(): Promise<void> {
+    this.snapshotting = this.snapshotting.then(() => this.snapshotAll());
+    return this.snapshotting;
+  }
+
+  /** Rebuilds every partition this replica owns (see PartitionWorker.rebuild). */
+  async reindex(request: ReindexRequest = {}): Promise<PartitionRebuildReport[]> {
+    const reports: PartitionRebuildReport[] = [];
+    for (const worker of [...this.workers.values()].sort((a, b) => a.partition - b.partition)) {
+      reports.push(await worker.rebuild('operator', request.model === undefined ? {} : { model: request.model }));
+    }
+    return reports;
+  }
+
+  private async answerReindex(msg: Msg): Promise<void> {
+    let reply: ReindexReply;
+    try {
+      const body = msg.data.length > 0 ? (JSON.parse(new TextDecoder().decode(msg.data)) as unknown) : {};
+      const model = typeof body === 'object' && body !== null && typeof (body as ReindexRequest).model === 'string' ? (body as ReindexRequest).model : undefined;
+      this.logger.info({ model: model ?? '(all)', partitions: this.ownedPartitions }, 'reindex requested');
+      reply = { instance: this.instance, partitions: this.config.partitions, rebuilt: await this.reindex(model === undefined ? {} : { model }) };
+    } catch (err) {
+      this.logger.error({ err }, 'reindex failed');
+      reply = { instance: this.instance, partitions: this.config.partitions, rebuilt: [], error: err instanceof Error ? err.message : String(err) };
+    }
+    if (msg.reply) msg.respond(JSON.stringify(reply));
+  }
+
   private async lose(partition: number): Promise<void> {
     const worker = this.workers.get(partition);
     if (!worker) return;
@@ -169,7 +229,10 @@ export class Indexer {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.snapshotTimer) clearInterval(this.snapshotTimer);
+    this.control?.unsubscribe();
     await this.balancing.catch(() => undefined);
+    await this.snapshotting;
     for (const worker of this.workers.values()) {
       await worker.stop();
       await this.leases.release(worker.lease);

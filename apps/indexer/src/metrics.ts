@@ -15,6 +15,11 @@ export function createIndexerMetrics(registry: Registry) {
     applySeconds: new Histogram({ name: semconv.METRIC_INDEXER_APPLY_SECONDS, help: 'Applying one message to the index.', buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers }),
     lag: new Gauge({ name: semconv.METRIC_INDEXER_CONSUMER_LAG, help: 'Messages of the partition not yet acknowledged.', labelNames: ['partition'] as const, registers }),
     leases: new Gauge({ name: semconv.METRIC_INDEXER_LEASES_HELD, help: 'Partitions this replica holds.', registers }),
+    snapshots: new Counter({ name: semconv.METRIC_INDEXER_SNAPSHOTS_TOTAL, help: 'Partition snapshots, by outcome.', labelNames: ['partition', 'outcome'] as const, registers }),
+    snapshotSeconds: new Histogram({ name: semconv.METRIC_INDEXER_SNAPSHOT_SECONDS, help: 'Taking and storing one partition snapshot.', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers }),
+    snapshotStreamSeq: new Gauge({ name: semconv.METRIC_INDEXER_SNAPSHOT_STREAM_SEQ, help: 'Stream sequence the newest snapshot of the partition covers.', labelNames: ['partition'] as const, registers }),
+    rebuilds: new Counter({ name: semconv.METRIC_INDEXER_REBUILDS_TOTAL, help: 'Partition rebuilds (snapshot restore + stream replay).', labelNames: ['trigger', 'source'] as const, registers }),
+    rebuildLostMessages: new Counter({ name: semconv.METRIC_INDEXER_REBUILD_LOST_MESSAGES_TOTAL, help: 'Rebuilds that could not cover messages the stream had already trimmed.', registers }),
     scores: new Counter({ name: semconv.METRIC_INDEXER_SCORE_TOTAL, help: 'Score calls served.', labelNames: ['outcome'] as const, registers }),
   };
 }

@@ -4,11 +4,15 @@
  * acknowledged only after the index holds it; an early batch (its predecessor not in yet) is
  * NAKed with a delay and, after `maxEarlyDeliveries`, applied as a gap (the pod is cleared first).
  * Losing the lease (a fenced write) stops the worker without acknowledging.
+ *
+ * Snapshots and rebuilds (see `snapshot()` and `rebuild()`) take turns with each other through
+ * one queue per worker; consumption goes on during a snapshot (it reads a consistent state per
+ * pod and covers only what the ack floor says is in).
  */
-import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
-import { partitionFilter } from '@kvr/contracts';
-import { fromHeaders } from '@kvr/jetstream';
-import type { BlockIndex } from '@kvr/kv-index';
+import { AckPolicy, DeliverPolicy, type ConsumerConfig, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { indexerConsumerName, partitionFilter, partitionForPod, type PartitionRebuildReport } from '@kvr/contracts';
+import { fromHeaders, isNotFound, type SnapshotInfo, type SnapshotStore } from '@kvr/jetstream';
+import type { BlockIndex, IndexSnapshot, PodState } from '@kvr/kv-index';
 import type { Logger } from '@kvr/telemetry';
 import type { Lease } from './leases';
 import { parseStreamMessage } from './messages';
@@ -18,67 +22,246 @@ export interface WorkerSettings {
   readonly stream: string;
   readonly maxEarlyDeliveries: number;
   readonly earlyRedeliveryMs: number;
+  /** Partition count, block size and hash seed: a snapshot taken under other values is not restored. */
+  readonly partitions: number;
+  readonly blockSize: number;
+  readonly hashSeed: string;
 }
 
-export function consumerName(partition: number): string {
-  return `kvr-indexer-p${partition}`;
+export interface WorkerDeps {
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly index: BlockIndex;
+  readonly snapshots: SnapshotStore;
+  readonly metrics: IndexerMetrics;
+  readonly logger: Logger;
+  readonly settings: WorkerSettings;
+  readonly onLost: (partition: number) => void;
+  /** The generation this replica believes the index has (set when it notices a loss). */
+  readonly generation: () => string | null;
+  /** The generation key in Redis now (null when missing: the index was lost). */
+  readonly redisGeneration: () => Promise<string | null>;
 }
+
+/** Why a partition is rebuilt: Redis lost the index, or an operator asked (`kvctl reindex`). */
+export type RebuildTrigger = 'index_lost' | 'operator';
 
 export class PartitionWorker {
   private messages: ConsumerMessages | null = null;
   private loop: Promise<void> = Promise.resolve();
+  /** Consumption paused (a rebuild in progress) or ended. */
   private stopped = false;
+  /** Ended for good (lease lost or given back): nothing restarts the consumer. */
+  private closed = false;
+  /** Snapshots and rebuilds of this partition, one at a time. */
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Stream sequence of the newest snapshot stored for this partition (0: none). */
+  private snapshotSeq = 0;
+  /**
+   * The index generation this partition's state in Redis belongs to: null until rebuilt after
+   * a loss. A snapshot is taken only while Redis still has that generation, so a wiped or
+   * half-rebuilt index never replaces a good snapshot.
+   */
+  private builtFor: string | null;
   private readonly labels: { partition: string };
 
+  /** `rebuildDue`: the index was lost and `rebuild()` follows: no snapshot before it. */
   constructor(
     readonly lease: Lease,
-    private readonly deps: { js: JetStreamClient; jsm: JetStreamManager; index: BlockIndex; metrics: IndexerMetrics; logger: Logger; settings: WorkerSettings; onLost: (partition: number) => void },
+    private readonly deps: WorkerDeps,
+    rebuildDue = false,
   ) {
     this.labels = { partition: String(lease.partition) };
+    this.builtFor = rebuildDue ? null : deps.generation();
   }
 
+  get partition(): number {
+    return this.lease.partition;
+  }
+
+  /** Starts consuming where the durable consumer stands (created at the stream's start when missing). */
   async start(): Promise<void> {
+    const stored = await this.deps.snapshots.info(this.partition).catch(() => null);
+    this.snapshotSeq = stored?.streamSeq ?? 0;
+    await this.consume(null);
+  }
+
+  /** `from`: recreate the durable consumer to deliver from this stream sequence (null: keep it). */
+  private async consume(from: number | null): Promise<void> {
+    if (this.closed) return;
     const { jsm, js, settings } = this.deps;
-    const name = consumerName(this.lease.partition);
-    try {
-      await jsm.consumers.info(settings.stream, name);
-    } catch {
-      await jsm.consumers.add(settings.stream, {
-        durable_name: name,
-        filter_subject: partitionFilter(this.lease.partition),
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-        max_ack_pending: 1,
-        // A killed replica's in-flight message goes to the next owner after this long.
-        ack_wait: 5_000_000_000,
+    const name = indexerConsumerName(this.partition);
+    const config: Partial<ConsumerConfig> = {
+      durable_name: name,
+      filter_subject: partitionFilter(this.partition),
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: from === null || from <= 1 ? DeliverPolicy.All : DeliverPolicy.StartSequence,
+      ...(from !== null && from > 1 ? { opt_start_seq: from } : {}),
+      max_ack_pending: 1,
+      // A killed replica's in-flight message goes to the next owner after this long.
+      ack_wait: 5_000_000_000,
+    };
+    if (from !== null) {
+      await jsm.consumers.delete(settings.stream, name).catch((err: unknown) => {
+        if (!isNotFound(err)) throw err;
       });
+      await jsm.consumers.add(settings.stream, config);
+    } else {
+      try {
+        await jsm.consumers.info(settings.stream, name);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        await jsm.consumers.add(settings.stream, config);
+      }
     }
+    this.stopped = false;
     const consumer = await js.consumers.get(settings.stream, name);
     this.messages = await consumer.consume({ max_messages: 64 });
     this.loop = this.run(this.messages);
-    this.deps.logger.info({ partition: this.lease.partition, fence: this.lease.fence }, 'consuming partition');
+    this.deps.logger.info({ partition: this.partition, fence: this.lease.fence, from: from ?? 'ack floor' }, 'consuming partition');
   }
 
-  async stop(): Promise<void> {
+  private async pause(): Promise<void> {
     this.stopped = true;
     await this.messages?.close();
     await this.loop;
+    this.messages = null;
+  }
+
+  /** Stops for good (lease lost or handed back); a queued snapshot or rebuild finishes first. */
+  async stop(): Promise<void> {
+    this.closed = true;
+    await this.pause();
+    await this.queue.catch(() => undefined);
+    await this.pause();
+  }
+
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task);
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   /**
-   * The index lost everything (Redis restarted empty): delete this partition's durable consumer
-   * and start a new one at the beginning of the stream, so every batch the stream still holds is
-   * applied again (positions are gone too, so nothing is skipped as a duplicate).
+   * Stores the partition's state, tagged with the stream sequence it covers: the consumer's ack
+   * floor read *before* the state, so everything up to it is in (acks follow writes), and what
+   * was applied after it is skipped on replay by the pods' positions. Skipped when nothing was
+   * acknowledged since the last snapshot. Returns what was stored, or null.
    */
-  async replayFromStart(): Promise<void> {
-    await this.stop();
-    try {
-      await this.deps.jsm.consumers.delete(this.deps.settings.stream, consumerName(this.lease.partition));
-    } catch {
-      // no consumer yet: the new one starts at the beginning anyway
-    }
-    this.stopped = false;
-    await this.start();
+  snapshot(): Promise<SnapshotInfo | null> {
+    return this.exclusive(async () => {
+      if (this.closed) return null;
+      const { jsm, index, snapshots, settings, metrics } = this.deps;
+      const started = performance.now();
+      if (!(await this.sameIndex())) return this.skipSnapshot();
+      const consumer = await jsm.consumers.info(settings.stream, indexerConsumerName(this.partition));
+      const streamSeq = consumer.ack_floor.stream_seq;
+      if (streamSeq <= this.snapshotSeq) {
+        metrics.snapshots.inc({ ...this.labels, outcome: 'unchanged' });
+        return null;
+      }
+      const pods: PodState[] = [];
+      for (const pod of await index.pods()) {
+        if (partitionForPod(pod, settings.partitions) !== this.partition) continue;
+        const state = await index.exportPod(pod);
+        if (state) pods.push(state);
+      }
+      if (!(await this.sameIndex())) return this.skipSnapshot();
+      const info = await snapshots.put({ partition: this.partition, partitions: settings.partitions, streamSeq, takenAt: Date.now(), blockSize: settings.blockSize, hashSeed: settings.hashSeed, pods });
+      this.snapshotSeq = streamSeq;
+      metrics.snapshots.inc({ ...this.labels, outcome: 'taken' });
+      metrics.snapshotSeconds.observe((performance.now() - started) / 1000);
+      metrics.snapshotStreamSeq.set(this.labels, streamSeq);
+      return info;
+    });
+  }
+
+  private async sameIndex(): Promise<boolean> {
+    return this.builtFor !== null && (await this.deps.redisGeneration()) === this.builtFor;
+  }
+
+  private skipSnapshot(): null {
+    this.deps.metrics.snapshots.inc({ ...this.labels, outcome: 'index_lost' });
+    this.deps.logger.warn({ partition: this.partition }, 'snapshot skipped: the index in Redis was lost (a rebuild follows)');
+    return null;
+  }
+
+  /**
+   * Rebuilds the partition: pause consumption, restore the newest usable snapshot (each pod
+   * replaced atomically, so readers see a pod's old or new state, never half), forget the pods the
+   * snapshot does not know, then replay the stream from the snapshot's sequence + 1 (from the
+   * start without one). With `model`, only pods whose last batch named it are touched; the replay
+   * passes the others' batches as duplicates. Safe while gateways read.
+   */
+  rebuild(trigger: RebuildTrigger, options: { model?: string } = {}): Promise<PartitionRebuildReport> {
+    return this.exclusive(async () => {
+      const { jsm, index, snapshots, settings, metrics, logger } = this.deps;
+      const report = { partition: this.partition, snapshotSeq: null as number | null, snapshotSkipped: undefined as string | undefined, restoredPods: 0, restoredBlocks: 0, forgottenPods: 0, replayFrom: 1, streamFirstSeq: 0, lostMessages: false };
+      if (this.closed) return { ...report, error: 'partition no longer owned by this replica' };
+      await this.pause();
+      this.builtFor = this.deps.generation();
+      let snapshot: IndexSnapshot | null = null;
+      try {
+        snapshot = await snapshots.get(this.partition);
+      } catch (err) {
+        report.snapshotSkipped = `unreadable: ${(err as Error).message}`;
+      }
+      if (snapshot) {
+        const mismatch = [
+          snapshot.partitions !== settings.partitions ? `partitions ${snapshot.partitions} ≠ ${settings.partitions}` : '',
+          snapshot.blockSize !== settings.blockSize ? `block size ${snapshot.blockSize} ≠ ${settings.blockSize}` : '',
+          snapshot.hashSeed !== settings.hashSeed ? 'another hash seed' : '',
+        ].filter(Boolean);
+        if (mismatch.length > 0) {
+          report.snapshotSkipped = `taken under ${mismatch.join(', ')}`;
+          snapshot = null;
+        }
+      }
+      if (report.snapshotSkipped) logger.warn({ partition: this.partition, reason: report.snapshotSkipped }, 'snapshot not used: rebuilding from the stream alone');
+
+      const wanted = (model: string | null): boolean => options.model === undefined || model === options.model;
+      const restored = new Set<string>();
+      const fence = this.lease.fence;
+      for (const state of snapshot?.pods ?? []) {
+        if (!wanted(state.model) || partitionForPod(state.pod, settings.partitions) !== this.partition) continue;
+        if ((await index.replacePod(state, { fence })) === 'fenced') return this.fenced(report);
+        restored.add(state.pod);
+        report.restoredPods++;
+        report.restoredBlocks += state.blocks.length;
+      }
+      for (const pod of await index.pods()) {
+        if (restored.has(pod) || partitionForPod(pod, settings.partitions) !== this.partition) continue;
+        if (options.model !== undefined && !wanted((await index.exportPod(pod))?.model ?? null)) continue;
+        if ((await index.forgetPod(pod, { fence })) === 'fenced') return this.fenced(report);
+        report.forgottenPods++;
+      }
+      report.snapshotSeq = snapshot?.streamSeq ?? null;
+      report.replayFrom = (snapshot?.streamSeq ?? 0) + 1;
+      const stream = await jsm.streams.info(settings.stream, { subjects_filter: partitionFilter(this.partition) });
+      report.streamFirstSeq = stream.state.first_seq;
+      // Messages before the stream's first sequence are gone. Without a snapshot that covers them,
+      // pods that had blocks from then are incomplete: their next batch after the hole clears them
+      // (the ordering rule), so the index under-reports rather than keeps a wrong picture. Without
+      // any snapshot, whether this partition lost something is only known when it still has pods
+      // in the stream (a partition no pod hashes to lost nothing).
+      const hasPods = Object.keys(stream.state.subjects ?? {}).length > 0;
+      report.lostMessages = report.replayFrom < report.streamFirstSeq && (snapshot !== null || hasPods);
+      metrics.rebuilds.inc({ trigger, source: snapshot ? 'snapshot' : 'stream' });
+      if (report.lostMessages) {
+        metrics.rebuildLostMessages.inc();
+        logger.warn({ partition: this.partition, replayFrom: report.replayFrom, streamFirstSeq: report.streamFirstSeq }, 'the stream no longer holds every message after the snapshot: affected pods are cleared at their next batch');
+      }
+      await this.consume(report.replayFrom);
+      logger.info({ ...report, trigger }, 'partition rebuilt');
+      return report;
+    });
+  }
+
+  private fenced(report: PartitionRebuildReport): PartitionRebuildReport {
+    this.deps.logger.warn({ partition: this.partition, fence: this.lease.fence }, 'rebuild fenced: the lease moved to another replica');
+    this.closed = true;
+    this.deps.onLost(this.partition);
+    return { ...report, error: 'fenced: the lease moved to another replica' };
   }
 
   private async run(messages: ConsumerMessages): Promise<void> {
@@ -144,6 +327,7 @@ export class PartitionWorker {
       case 'fenced':
         logger.warn({ partition: this.lease.partition, fence: this.lease.fence }, 'write fenced: the lease moved to another replica; stopping this partition');
         this.stopped = true;
+        this.closed = true;
         this.deps.onLost(this.lease.partition);
         return;
     }

@@ -3,6 +3,7 @@ import { EXIT_CONFIG, EXIT_FAILURE, helpText, parseCommand, UsageError, type Com
 import { explainSpec, runExplain } from './commands/explain';
 import { hashSpec, runHash } from './commands/hash';
 import { dumpSpec, lookupSpec, runDump, runLookup } from './commands/lookup';
+import { reindexSpec, runReindex, runSnapshots, snapshotsSpec } from './commands/reindex';
 import { runStatus, statusSpec } from './commands/status';
 import { runStream, streamSpec } from './commands/stream';
 import { runTail, tailSpec } from './commands/tail';
@@ -13,7 +14,7 @@ interface Command {
   run(parsed: ParsedCommand, io: CommandIo): Promise<number>;
 }
 
-/** Every kvctl command. Later capabilities add theirs here (reindex, ...). */
+/** Every kvctl command. */
 const COMMANDS: Record<string, Command> = {
   status: { spec: statusSpec, run: runStatus },
   hash: { spec: hashSpec, run: runHash },
@@ -22,6 +23,8 @@ const COMMANDS: Record<string, Command> = {
   lookup: { spec: lookupSpec, run: runLookup },
   dump: { spec: dumpSpec, run: runDump },
   explain: { spec: explainSpec, run: runExplain },
+  reindex: { spec: reindexSpec, run: runReindex },
+  snapshots: { spec: snapshotsSpec, run: runSnapshots },
 };
 
 function topLevelHelp(): string {

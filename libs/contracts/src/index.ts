@@ -2,7 +2,7 @@ export { encodeSubjectToken, decodeSubjectToken, SubjectTokenError } from './sub
 export {
   EVENTS_PREFIX,
   DEAD_LETTER_PREFIX,
-  SNAPSHOTS_PREFIX,
+  INDEXER_CONTROL_PREFIX,
   EVENTS_STREAM,
   DEAD_LETTER_STREAM,
   ALL_EVENTS_FILTER,
@@ -10,7 +10,7 @@ export {
   parseEventsSubject,
   partitionFilter,
   deadLetterSubject,
-  snapshotsSubject,
+  reindexSubject,
   partitionForPod,
   SubjectError,
 } from './subjects';
@@ -62,3 +62,5 @@ export type { ChatTemplateRequest__Output as ChatTemplateRequestOutput } from '.
 export type { ChatTemplateResponse } from './generated/tokenization/ChatTemplateResponse';
 export type { Value__Output as ProtoValueOutput } from './generated/tokenization/Value';
 export type { TokenizationServiceHandlers, TokenizationServiceClient } from './generated/tokenization/TokenizationService';
+export { indexerConsumerName } from './indexer-control';
+export type { PartitionRebuildReport, ReindexReply, ReindexRequest } from './indexer-control';

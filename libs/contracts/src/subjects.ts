@@ -6,7 +6,10 @@ import { decodeSubjectToken, encodeSubjectToken } from './subject-token';
  *
  *   kv.events.<partition>.<model>.<pod>   one pod's event batches and pod-reset markers, in order
  *   kv.dlq.<pod>                          payloads the collector could not decode (raw bytes kept)
- *   kv.snapshots.<partition>              indexer snapshots of one partition
+ *   kvr.indexer.<stream>.reindex          operator request (kvctl reindex) every indexer replica
+ *                                         answers for the partitions it owns (core NATS request)
+ *
+ * Index snapshots are objects in a NATS Object Store bucket, not subjects (see @kvr/jetstream).
  *
  * `<partition>` is a decimal index in [0, partitions); `<model>` and `<pod>` are encoded with
  * `encodeSubjectToken`. Partitioning by pod keeps every pod's events on one subject, so one
@@ -15,7 +18,7 @@ import { decodeSubjectToken, encodeSubjectToken } from './subject-token';
  */
 export const EVENTS_PREFIX = 'kv.events';
 export const DEAD_LETTER_PREFIX = 'kv.dlq';
-export const SNAPSHOTS_PREFIX = 'kv.snapshots';
+export const INDEXER_CONTROL_PREFIX = 'kvr.indexer';
 
 /** Stream that stores `kv.events.>`. */
 export const EVENTS_STREAM = 'KV_EVENTS';
@@ -60,9 +63,9 @@ export function deadLetterSubject(podId: string): string {
   return `${DEAD_LETTER_PREFIX}.${encodeSubjectToken(podId)}`;
 }
 
-export function snapshotsSubject(partition: number): string {
-  assertPartition(partition);
-  return `${SNAPSHOTS_PREFIX}.${partition}`;
+/** Where `kvctl reindex` asks the indexers consuming `stream` to rebuild their partitions. */
+export function reindexSubject(stream: string = EVENTS_STREAM): string {
+  return `${INDEXER_CONTROL_PREFIX}.${encodeSubjectToken(stream)}.reindex`;
 }
 
 /**

@@ -8,3 +8,5 @@ export { EpochStore, epochKey, DEFAULT_EPOCH_BUCKET } from './epochs';
 export { lastStoredPosition } from './positions';
 export type { StoredPosition } from './positions';
 export { toHeaders, fromHeaders } from './headers';
+export { SnapshotStore, DEFAULT_SNAPSHOT_BUCKET } from './snapshots';
+export type { SnapshotInfo } from './snapshots';

@@ -1,6 +1,7 @@
 // real: redis-server (spawned by @kvr/testing on a free port), ioredis; mock: nothing.
 // The same conformance suite as the in-memory backend, against Redis.
 import Redis from 'ioredis';
+import { createBlockKeyer } from '@kvr/block-keys';
 import { describeBlockIndexConformance } from '@kvr/kv-index/testing';
 import { startRedis, type RedisServerHandle } from '@kvr/testing';
 import { RedisBlockIndex } from './index';
@@ -20,3 +21,21 @@ afterAll(async () => {
 
 // Each test gets its own key prefix: the same Redis, isolated indexes.
 describeBlockIndexConformance('redis', (keyer) => new RedisBlockIndex({ redis, keyer, prefix: `t${++prefixCounter}` }));
+
+describe('restoring a large pod', () => {
+  it('writes it in several script calls and reads back the same state', async () => {
+    const keyer = createBlockKeyer({ modelName: 'm', blockSize: 4 });
+    const index = new RedisBlockIndex({ redis, keyer, prefix: `big${++prefixCounter}` });
+    // More blocks than one restore call carries, so the chunked path (clear, add, set position) runs.
+    const blocks = Array.from({ length: 4_500 }, (_, i) => ({ tier: i % 3 === 0 ? 'cpu' : 'gpu', engineKey: BigInt(i) * 7_919n + 2n ** 63n, copies: 1 + (i % 2), requestKeys: [BigInt(i) + 1n] }));
+    await index.replacePod({ pod: 'p', model: 'm', position: { epoch: 1, seq: 99n }, blocks: [{ tier: 'gpu', engineKey: 1n, copies: 1, requestKeys: [424242n] }] });
+    expect(await index.replacePod({ pod: 'p', model: 'm', position: { epoch: 2, seq: 7n }, blocks })).toBe('applied');
+    const back = await index.exportPod('p');
+    expect(back).toMatchObject({ pod: 'p', model: 'm', position: { epoch: 2, seq: 7n } });
+    const canonical = (list: readonly { tier: string; engineKey: bigint; copies: number; requestKeys: readonly bigint[] }[]): string[] =>
+      list.map((b) => `${b.tier}|${b.engineKey}|${b.copies}|${b.requestKeys.join(',')}`).sort();
+    expect(canonical(back!.blocks)).toEqual(canonical(blocks));
+    expect((await index.blockHolders([424242n]))[0]).toEqual([]);
+    expect(await index.stats()).toMatchObject({ requestKeys: 4_500, entries: 4_500, engineKeys: 4_500 });
+  });
+});

@@ -14,6 +14,7 @@ import {
   decidePosition,
   planBatch,
   tierOf,
+  type AdminOutcome,
   type ApplyResult,
   type BlockIndex,
   type DeviceTier,
@@ -23,8 +24,9 @@ import {
   type LookupResult,
   type PodMessage,
   type PodPosition,
+  type PodState,
 } from '@kvr/kv-index';
-import { APPLY_SCRIPT, LOOKUP_SCRIPT, SPECULATE_SCRIPT } from './scripts';
+import { APPLY_SCRIPT, LOOKUP_SCRIPT, RESTORE_SCRIPT, SPECULATE_SCRIPT } from './scripts';
 
 export interface RedisIndexOptions {
   readonly redis: Redis;
@@ -40,10 +42,13 @@ interface ScriptCommands {
   kvrApply(podKey: string, engineKey: string, podsKey: string, ...args: string[]): Promise<[string, number, number, number]>;
   kvrLookup(...args: string[]): Promise<number[]>;
   kvrSpeculate(...args: string[]): Promise<number>;
+  kvrRestore(podKey: string, engineKey: string, podsKey: string, ...args: string[]): Promise<string>;
 }
 
 const WEIGHT_SCALE = 1_000_000;
 const MAX_ATTEMPTS = 8;
+/** Blocks per restore call: bounds one script's run time (Redis serves nothing else meanwhile). */
+const RESTORE_CHUNK_BLOCKS = 2_000;
 
 export class RedisBlockIndex implements BlockIndex {
   private readonly redis: Redis & ScriptCommands;
@@ -67,6 +72,7 @@ export class RedisBlockIndex implements BlockIndex {
       connection.defineCommand('kvrApply', { numberOfKeys: 3, lua: APPLY_SCRIPT });
       connection.defineCommand('kvrLookup', { numberOfKeys: 0, lua: LOOKUP_SCRIPT });
       connection.defineCommand('kvrSpeculate', { numberOfKeys: 0, lua: SPECULATE_SCRIPT });
+      connection.defineCommand('kvrRestore', { numberOfKeys: 3, lua: RESTORE_SCRIPT });
     }
   }
 
@@ -110,6 +116,7 @@ export class RedisBlockIndex implements BlockIndex {
         String(decision.next.epoch),
         decision.next.seq?.toString() ?? '',
         forget ? '1' : '0',
+        message.kind === 'batch' ? message.model : '',
         ...ops.flatMap(opArgs),
       ];
       const [status, admitted, evicted, unknownEvictions] = await this.redis.kvrApply(this.keys.pod(message.pod), this.keys.engine(message.pod), this.keys.pods(), ...args);
@@ -228,6 +235,44 @@ export class RedisBlockIndex implements BlockIndex {
       for (const key of keys) speculativeEntries += await this.redis.zcount(key, `(${now}`, '+inf');
     }
     return { requestKeys, entries, pods, engineKeys, speculativeEntries };
+  }
+
+  async pods(): Promise<string[]> {
+    return (await this.redis.smembers(this.keys.pods())).sort();
+  }
+
+  async exportPod(pod: string): Promise<PodState | null> {
+    // MULTI: the position and the engine map of one moment (an apply in between would skew them).
+    const replies = (await this.redis.multi().hmget(this.keys.pod(pod), 'epoch', 'seq', 'model').hgetall(this.keys.engine(pod)).exec()) ?? [];
+    const [[stateErr, state], [mapErr, map]] = replies as [[Error | null, (string | null)[]], [Error | null, Record<string, string>]];
+    if (stateErr) throw stateErr;
+    if (mapErr) throw mapErr;
+    const [epoch, seq, model] = state;
+    if (epoch === null || epoch === undefined) return null;
+    const blocks = Object.entries(map).map(([field, value]) => {
+      const bar = field.indexOf('|');
+      return { tier: field.slice(0, bar), engineKey: BigInt(field.slice(bar + 1)), copies: Number(value.slice(0, value.indexOf('|'))), requestKeys: requestKeysOf(value) };
+    });
+    return { pod, model: model ?? null, position: { epoch: Number(epoch), seq: seq ? BigInt(seq) : null }, blocks };
+  }
+
+  async replacePod(state: PodState, options: { fence?: number } = {}): Promise<AdminOutcome> {
+    const fence = options.fence === undefined ? '' : String(options.fence);
+    const { epoch, seq } = state.position;
+    for (let start = 0, first = true; first || start < state.blocks.length; start += RESTORE_CHUNK_BLOCKS, first = false) {
+      const chunk = state.blocks.slice(start, start + RESTORE_CHUNK_BLOCKS);
+      const last = start + RESTORE_CHUNK_BLOCKS >= state.blocks.length;
+      const args = [this.prefix, state.pod, fence, first ? '1' : '0', last ? 'position' : '', String(epoch), seq?.toString() ?? '', state.model ?? ''];
+      for (const block of chunk) args.push(block.tier, block.engineKey.toString(), String(block.copies), String(block.requestKeys.length), ...block.requestKeys.map(String));
+      if ((await this.redis.kvrRestore(this.keys.pod(state.pod), this.keys.engine(state.pod), this.keys.pods(), ...args)) === 'fenced') return 'fenced';
+    }
+    return 'applied';
+  }
+
+  async forgetPod(pod: string, options: { fence?: number } = {}): Promise<AdminOutcome> {
+    const fence = options.fence === undefined ? '' : String(options.fence);
+    const status = await this.redis.kvrRestore(this.keys.pod(pod), this.keys.engine(pod), this.keys.pods(), this.prefix, pod, fence, '1', 'forget', '', '', '');
+    return status === 'fenced' ? 'fenced' : 'applied';
   }
 
   async close(): Promise<void> {

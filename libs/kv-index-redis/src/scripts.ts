@@ -5,7 +5,7 @@
  *   P:blk:<R>          HASH  `<pod>|<tier>` → live engine blocks of the pod with request key R
  *   P:spec:<R>         ZSET  `<pod>` → expiry (ms) of a speculative entry (Redis 7.0 has no HEXPIRE)
  *   P:eng:{<pod>}      HASH  `<tier>|<E>` → `<copies>|<R1>,<R2>…` the pod's engine keys
- *   P:pod:{<pod>}      HASH  epoch, seq ('' after a reset), fence
+ *   P:pod:{<pod>}      HASH  epoch, seq ('' after a reset), fence, model (of the last batch)
  *   P:pods             SET   pods with a position
  *
  * The scripts touch keys they compute from their arguments (P:blk:*), so they need a standalone
@@ -13,28 +13,14 @@
  */
 
 /**
- * Applies one planned message atomically, if the pod's position and fence are what the caller
- * decided on (compare-and-set): the ordering decision is made in TypeScript (`decidePosition`),
- * the write happens here, and a concurrent change makes the script answer `retry`.
- *
- * KEYS: pod hash, engine hash, pods set
- * ARGV: prefix, pod, fence ('' none), expected epoch ('' = pod unknown), expected seq,
- *       new epoch, new seq ('' = null), forget (1 = pod removed), then ops:
- *       'c' | 's' tier engineKey n R1..Rn | 'r' tier engineKey
- * Returns {status, admitted, evicted, unknownEvictions} with status 'ok' | 'fenced' | 'retry'.
+ * Lua shared by the scripts that write one pod (KEYS[2] is the pod's engine hash; `prefix`, `pod`
+ * and the `evicted` counter are locals of the including script):
+ *   blk(r), spec(r)          key names
+ *   parse(v)                 `<copies>|<R1>,<R2>` → copies, 'R1,R2'
+ *   holders(r, field, d)     adds d to a block entry, deleting it (and an empty hash) at 0
+ *   clear()                  removes every block of the pod, counting lost entries in `evicted`
  */
-export const APPLY_SCRIPT = `
-local prefix, pod = ARGV[1], ARGV[2]
-local fence, expEpoch, expSeq = ARGV[3], ARGV[4], ARGV[5]
-local newEpoch, newSeq, forget = ARGV[6], ARGV[7], ARGV[8]
-local cur = redis.call('HMGET', KEYS[1], 'epoch', 'seq', 'fence')
-if fence ~= '' and cur[3] and tonumber(fence) < tonumber(cur[3]) then return {'fenced', 0, 0, 0} end
-if expEpoch == '' then
-  if cur[1] then return {'retry', 0, 0, 0} end
-else
-  if cur[1] ~= expEpoch or (cur[2] or '') ~= expSeq then return {'retry', 0, 0, 0} end
-end
-local admitted, evicted, unknown = 0, 0, 0
+const POD_HELPERS = `
 local function blk(r) return prefix .. ':blk:' .. r end
 local function spec(r) return prefix .. ':spec:' .. r end
 local function parse(v)
@@ -63,7 +49,32 @@ local function clear()
   end
   redis.call('DEL', KEYS[2])
 end
-local i = 9
+`;
+
+/**
+ * Applies one planned message atomically, if the pod's position and fence are what the caller
+ * decided on (compare-and-set): the ordering decision is made in TypeScript (`decidePosition`),
+ * the write happens here, and a concurrent change makes the script answer `retry`.
+ *
+ * KEYS: pod hash, engine hash, pods set
+ * ARGV: prefix, pod, fence ('' none), expected epoch ('' = pod unknown), expected seq,
+ *       new epoch, new seq ('' = null), forget (1 = pod removed), model ('' = keep), then ops:
+ *       'c' | 's' tier engineKey n R1..Rn | 'r' tier engineKey
+ * Returns {status, admitted, evicted, unknownEvictions} with status 'ok' | 'fenced' | 'retry'.
+ */
+export const APPLY_SCRIPT = `
+local prefix, pod = ARGV[1], ARGV[2]
+local fence, expEpoch, expSeq = ARGV[3], ARGV[4], ARGV[5]
+local newEpoch, newSeq, forget, model = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+local cur = redis.call('HMGET', KEYS[1], 'epoch', 'seq', 'fence')
+if fence ~= '' and cur[3] and tonumber(fence) < tonumber(cur[3]) then return {'fenced', 0, 0, 0} end
+if expEpoch == '' then
+  if cur[1] then return {'retry', 0, 0, 0} end
+else
+  if cur[1] ~= expEpoch or (cur[2] or '') ~= expSeq then return {'retry', 0, 0, 0} end
+end
+local admitted, evicted, unknown = 0, 0, 0
+` + POD_HELPERS + `local i = 10
 while i <= #ARGV do
   local op = ARGV[i]
   if op == 'c' then
@@ -112,6 +123,7 @@ if forget == '1' then
 else
   redis.call('HSET', KEYS[1], 'epoch', newEpoch, 'seq', newSeq)
   if fence ~= '' then redis.call('HSET', KEYS[1], 'fence', fence) end
+  if model ~= '' then redis.call('HSET', KEYS[1], 'model', model) end
   redis.call('SADD', KEYS[3], pod)
 end
 return {'ok', admitted, evicted, unknown}
@@ -198,4 +210,51 @@ for k = 5, #ARGV do
   end
 end
 return 1
+`;
+
+/**
+ * Writes a pod's state from a snapshot, or forgets the pod, fenced like APPLY. A large pod is
+ * written in several calls: the first clears (`clearFirst` 1), the last sets the position
+ * (`finish` 'position') or deletes it ('forget'); calls in between only add blocks.
+ *
+ * KEYS: pod hash, engine hash, pods set
+ * ARGV: prefix, pod, fence ('' none), clearFirst (1/0), finish ('position' | 'forget' | ''),
+ *       epoch, seq ('' = null), model ('' = none), then blocks: tier engineKey copies n R1..Rn
+ * Returns 'ok' or 'fenced'.
+ */
+export const RESTORE_SCRIPT = `
+local prefix, pod, fence = ARGV[1], ARGV[2], ARGV[3]
+local clearFirst, finish = ARGV[4], ARGV[5]
+local epoch, seq, model = ARGV[6], ARGV[7], ARGV[8]
+local storedFence = redis.call('HGET', KEYS[1], 'fence')
+if fence ~= '' and storedFence and tonumber(fence) < tonumber(storedFence) then return 'fenced' end
+local evicted = 0
+` + POD_HELPERS + `
+if clearFirst == '1' then
+  clear()
+  redis.call('DEL', KEYS[1])
+  redis.call('SREM', KEYS[3], pod)
+end
+local i = 9
+while i <= #ARGV do
+  local tier, e, copies, n = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
+  local rs = {}
+  for k = 1, n do
+    rs[k] = ARGV[i + 3 + k]
+    holders(rs[k], pod .. '|' .. tier, 1)
+    redis.call('ZREM', spec(rs[k]), pod)
+  end
+  redis.call('HSET', KEYS[2], tier .. '|' .. e, copies .. '|' .. table.concat(rs, ','))
+  i = i + 4 + n
+end
+if finish == 'position' then
+  redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', seq)
+  if model ~= '' then redis.call('HSET', KEYS[1], 'model', model) end
+  if fence ~= '' then redis.call('HSET', KEYS[1], 'fence', fence) end
+  redis.call('SADD', KEYS[3], pod)
+elseif finish == 'forget' then
+  redis.call('DEL', KEYS[1])
+  redis.call('SREM', KEYS[3], pod)
+end
+return 'ok'
 `;

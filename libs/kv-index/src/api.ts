@@ -106,6 +106,31 @@ export interface IndexStats {
   readonly speculativeEntries: number;
 }
 
+/** One engine block of a pod as the index holds it: what a snapshot stores per block. */
+export interface EngineBlockState {
+  readonly tier: DeviceTier;
+  readonly engineKey: bigint;
+  /** Live copies (vLLM may store a block twice; each copy is removed separately). */
+  readonly copies: number;
+  /** The request keys the block covers (one per block for a full block; see the file comment). */
+  readonly requestKeys: readonly bigint[];
+}
+
+/**
+ * Everything the index knows of one pod, read atomically: its position in its stream, the model
+ * its last batch named, and its engine blocks. The request key → pod entries follow from the
+ * blocks, so this is all a snapshot needs. Speculative entries are not part of it.
+ */
+export interface PodState {
+  readonly pod: string;
+  readonly model: string | null;
+  readonly position: PodPosition;
+  readonly blocks: readonly EngineBlockState[];
+}
+
+/** Outcome of an operator write (restore, forget): `fenced` when a newer lease holder wrote since. */
+export type AdminOutcome = 'applied' | 'fenced';
+
 export interface BlockIndex {
   /** Applies one message of a pod's stream (see {@link ApplyOutcome}). `fence`: the writer's lease fence. */
   apply(message: PodMessage, options?: { fence?: number; acceptGap?: boolean }): Promise<ApplyResult>;
@@ -120,6 +145,14 @@ export interface BlockIndex {
   /** Every live entry (optionally one pod's), for kvctl dump and tests; `limit` caps the count. */
   dump(options?: { pod?: string; limit?: number }): Promise<IndexEntry[]>;
   stats(): Promise<IndexStats>;
+  /** Every pod with a position, sorted. */
+  pods(): Promise<string[]>;
+  /** The pod's whole state, read atomically; null when the index has never seen it. */
+  exportPod(pod: string): Promise<PodState | null>;
+  /** Replaces everything of `state.pod` with `state`, atomically for readers (restoring a snapshot). */
+  replacePod(state: PodState, options?: { fence?: number }): Promise<AdminOutcome>;
+  /** Forgets the pod: its blocks and its position (as a `removed` message does, whatever its epoch). */
+  forgetPod(pod: string, options?: { fence?: number }): Promise<AdminOutcome>;
   close(): Promise<void>;
 }
 

@@ -4,7 +4,7 @@
  * process, not shared between replicas.
  */
 import type { BlockKeyer } from '@kvr/block-keys';
-import { DEFAULT_TIER_WEIGHTS, type ApplyResult, type BlockIndex, type DeviceTier, type IndexEntry, type IndexStats, type LookupResult, type PodMatch, type PodMessage, type PodPosition } from './api';
+import { DEFAULT_TIER_WEIGHTS, type AdminOutcome, type ApplyResult, type BlockIndex, type DeviceTier, type IndexEntry, type IndexStats, type LookupResult, type PodMatch, type PodMessage, type PodPosition, type PodState } from './api';
 import { decidePosition, planBatch, type IndexOp } from './planner';
 
 interface EngineBlock {
@@ -27,6 +27,8 @@ export class MemoryBlockIndex implements BlockIndex {
   /** pod → `${tier}|${engineKey}` → block. */
   private readonly engine = new Map<string, Map<string, EngineBlock>>();
   private readonly positions = new Map<string, PodPosition>();
+  /** pod → model of its last batch. */
+  private readonly models = new Map<string, string>();
   /** request key → pod → expiry (ms). */
   private readonly speculative = new Map<bigint, Map<string, number>>();
   /** Highest fence seen: writes with a lower one are refused. */
@@ -43,10 +45,7 @@ export class MemoryBlockIndex implements BlockIndex {
 
   async apply(message: PodMessage, options: { fence?: number; acceptGap?: boolean } = {}): Promise<ApplyResult> {
     const base = { admitted: 0, evicted: 0, unknownParents: 0, blockSizeMismatches: 0, unknownEvictions: 0 };
-    if (options.fence !== undefined) {
-      if (options.fence < this.fence) return { outcome: 'fenced', position: this.positions.get(message.pod) ?? null, ...base };
-      this.fence = options.fence;
-    }
+    if (!this.admit(options.fence)) return { outcome: 'fenced', position: this.positions.get(message.pod) ?? null, ...base };
     const decision = decidePosition(this.positions.get(message.pod) ?? null, message, options.acceptGap);
     if (decision.kind !== 'apply') return { outcome: decision.kind, position: this.positions.get(message.pod) ?? null, ...base };
     const result = { ...base };
@@ -58,8 +57,11 @@ export class MemoryBlockIndex implements BlockIndex {
       result.blockSizeMismatches = counts.blockSizeMismatches;
       for (const op of ops) this.applyOp(message.pod, op, result);
     }
-    if (message.kind === 'removed') this.positions.delete(message.pod);
-    else this.positions.set(message.pod, decision.next);
+    if (message.kind === 'removed') {
+      this.positions.delete(message.pod);
+      this.models.delete(message.pod);
+    } else this.positions.set(message.pod, decision.next);
+    if (message.kind === 'batch') this.models.set(message.pod, message.model);
     return { outcome: 'applied', position: this.positions.get(message.pod) ?? null, ...result };
   }
 
@@ -203,6 +205,51 @@ export class MemoryBlockIndex implements BlockIndex {
     let speculativeEntries = 0;
     for (const pods of this.speculative.values()) for (const expiry of pods.values()) if (expiry > now) speculativeEntries++;
     return { requestKeys: this.holders.size, entries, pods: this.engine.size, engineKeys, speculativeEntries };
+  }
+
+  async pods(): Promise<string[]> {
+    return [...this.positions.keys()].sort();
+  }
+
+  async exportPod(pod: string): Promise<PodState | null> {
+    const position = this.positions.get(pod);
+    if (!position) return null;
+    const blocks = [...(this.engine.get(pod) ?? new Map<string, EngineBlock>())].map(([id, block]) => {
+      const bar = id.indexOf('|');
+      return { tier: id.slice(0, bar), engineKey: BigInt(id.slice(bar + 1)), copies: block.copies, requestKeys: block.requestKeys };
+    });
+    return { pod, model: this.models.get(pod) ?? null, position, blocks };
+  }
+
+  /** Checks a writer's fence and remembers it; false when a newer writer has been seen. */
+  private admit(fence: number | undefined): boolean {
+    if (fence === undefined) return true;
+    if (fence < this.fence) return false;
+    this.fence = fence;
+    return true;
+  }
+
+  async replacePod(state: PodState, options: { fence?: number } = {}): Promise<AdminOutcome> {
+    if (!this.admit(options.fence)) return 'fenced';
+    this.clearPod(state.pod);
+    const podEngine = new Map<string, EngineBlock>();
+    for (const block of state.blocks) {
+      podEngine.set(`${block.tier}|${block.engineKey}`, { requestKeys: block.requestKeys, copies: block.copies });
+      for (const key of block.requestKeys) this.addHolder(key, state.pod, block.tier, 1);
+    }
+    if (podEngine.size > 0) this.engine.set(state.pod, podEngine);
+    this.positions.set(state.pod, state.position);
+    if (state.model !== null) this.models.set(state.pod, state.model);
+    else this.models.delete(state.pod);
+    return 'applied';
+  }
+
+  async forgetPod(pod: string, options: { fence?: number } = {}): Promise<AdminOutcome> {
+    if (!this.admit(options.fence)) return 'fenced';
+    this.clearPod(pod);
+    this.positions.delete(pod);
+    this.models.delete(pod);
+    return 'applied';
   }
 
   async close(): Promise<void> {

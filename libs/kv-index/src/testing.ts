@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { createBlockKeyer, type BlockKeyer } from '@kvr/block-keys';
 import type { BlockRemovedEvent, BlockStoredEvent, KvEvent } from '@kvr/kv-events';
 import { blockRemovedEvent, vllmBlockStoredEvent } from '@kvr/kv-events/testing';
-import type { BlockIndex, PodMessage } from './api';
+import type { BlockIndex, IndexEntry, PodMessage, PodState } from './api';
 
 export const CONFORMANCE_BLOCK_SIZE = 4;
 export const CONFORMANCE_MODEL = 'm';
@@ -223,6 +223,65 @@ export function describeBlockIndexConformance(name: string, factory: IndexFactor
       expect(await index.position('a')).toBeNull();
       expect(await matched(range(1, 8), ['a', 'b'])).toEqual([0, 1]);
       expect(await index.stats()).toMatchObject({ requestKeys: 1, entries: 1, pods: 1 });
+    });
+
+    it('exports a pod and restores it into an empty index: same lookups, dump and position, and the stream continues', async () => {
+      const a = new PodStream('a');
+      const b = new PodStream('b', 2, 'other-model');
+      const tokens = range(1, 12);
+      await index.apply(a.batch(stored([1n, 2n, 3n], tokens)));
+      await index.apply(a.batch(stored([1n], tokens.slice(0, 4)))); // a second copy of the first block
+      await index.apply(a.batch(stored([1n, 2n], [], { medium: 'CPU' })));
+      await index.apply(b.batch(stored([2n ** 64n - 1n], tokens.slice(0, 4))));
+      await index.speculativeInsert(keys(range(80, 8)), 'a', 60_000);
+      expect(await index.pods()).toEqual(['a', 'b']);
+      const exported = await index.exportPod('a');
+      expect(exported).toMatchObject({ pod: 'a', model: CONFORMANCE_MODEL, position: { epoch: 0, seq: 2n } });
+      expect(exported!.blocks).toHaveLength(5);
+      expect(exported!.blocks.find((blk) => blk.tier === 'gpu' && blk.engineKey === 1n)).toEqual({ tier: 'gpu', engineKey: 1n, copies: 2, requestKeys: keys(tokens).slice(0, 1) });
+      expect(await index.exportPod('b')).toMatchObject({ model: 'other-model', position: { epoch: 2, seq: 0n }, blocks: [{ engineKey: 2n ** 64n - 1n }] });
+      expect(await index.exportPod('nobody')).toBeNull();
+
+      const restored = await factory(keyer);
+      try {
+        for (const pod of await index.pods()) expect(await restored.replacePod((await index.exportPod(pod))!)).toBe('applied');
+        const real = (entries: IndexEntry[]): string[] => entries.filter((e) => !e.speculative).map((e) => `${e.requestKey}|${e.pod}|${e.tier}|${e.blocks}`).sort();
+        expect(real(await restored.dump())).toEqual(real(await index.dump()));
+        expect(await restored.stats()).toEqual({ ...(await index.stats()), speculativeEntries: 0 });
+        expect(await restored.position('b')).toEqual({ epoch: 2, seq: 0n });
+        const candidates = ['a', 'b'];
+        expect(await restored.lookup(keys(tokens), candidates)).toEqual(await index.lookup(keys(tokens), candidates));
+        // The restored pod continues its stream: removals resolve through the restored engine map,
+        // copies included, and replayed batches are duplicates.
+        expect((await restored.apply(a.at(2n, stored([1n], tokens.slice(0, 4))))).outcome).toBe('duplicate');
+        const next = a.batch(removed([3n]));
+        expect(await restored.apply(next)).toMatchObject({ outcome: 'applied', evicted: 1, unknownEvictions: 0 });
+        await restored.apply(a.batch(removed([1n])));
+        expect((await restored.lookup(keys(tokens), ['a'])).pods[0]!.matchedBlocks).toBe(2); // gpu copy left, cpu copies
+        expect(await restored.exportPod('a')).toMatchObject({ position: { epoch: 0, seq: 4n } });
+      } finally {
+        await restored.close();
+      }
+    });
+
+    it('replaces a pod wholesale and forgets one, fenced like writes', async () => {
+      const a = new PodStream('a');
+      const tokens = range(1, 8);
+      await index.apply(a.batch(stored([1n, 2n], tokens)), { fence: 3 });
+      await index.apply(new PodStream('b').batch(stored([1n], tokens.slice(0, 4))));
+      const replacement: PodState = { pod: 'a', model: null, position: { epoch: 4, seq: null }, blocks: [{ tier: 'gpu', engineKey: 9n, copies: 1, requestKeys: keys(range(40, 4)) }] };
+      expect(await index.replacePod(replacement, { fence: 2 })).toBe('fenced');
+      expect(await matched(tokens, ['a'])).toEqual([2]);
+      expect(await index.replacePod(replacement, { fence: 3 })).toBe('applied');
+      expect(await matched(tokens, ['a', 'b'])).toEqual([0, 1]);
+      expect(await matched(range(40, 4), ['a'])).toEqual([1]);
+      expect(await index.position('a')).toEqual({ epoch: 4, seq: null });
+      expect(await index.forgetPod('a', { fence: 2 })).toBe('fenced');
+      expect(await index.forgetPod('a', { fence: 3 })).toBe('applied');
+      expect(await index.position('a')).toBeNull();
+      expect(await index.pods()).toEqual(['b']);
+      expect(await matched(range(40, 4), ['a'])).toEqual([0]);
+      expect(await index.stats()).toMatchObject({ requestKeys: 1, entries: 1, engineKeys: 1 });
     });
   });
 }

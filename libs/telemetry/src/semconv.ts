@@ -175,6 +175,16 @@ export const METRIC_INDEXER_CONSUMER_LAG = 'kvr_indexer_consumer_lag';
 export const METRIC_INDEXER_LEASES_HELD = 'kvr_indexer_leases_held';
 /** Counter, label `outcome` (`ok`, `error`): Score calls served. */
 export const METRIC_INDEXER_SCORE_TOTAL = 'kvr_indexer_score_total';
+/** Counter, labels `partition`, `outcome` (`taken`, `unchanged`, `index_lost`, `failed`): periodic index snapshots. */
+export const METRIC_INDEXER_SNAPSHOTS_TOTAL = 'kvr_indexer_snapshots_total';
+/** Histogram, seconds: taking and storing one partition's snapshot. */
+export const METRIC_INDEXER_SNAPSHOT_SECONDS = 'kvr_indexer_snapshot_seconds';
+/** Gauge, label `partition`: stream sequence the partition's newest snapshot covers. */
+export const METRIC_INDEXER_SNAPSHOT_STREAM_SEQ = 'kvr_indexer_snapshot_stream_seq';
+/** Counter, labels `trigger` (`index_lost`, `operator`), `source` (`snapshot`, `stream`): partition rebuilds. */
+export const METRIC_INDEXER_REBUILDS_TOTAL = 'kvr_indexer_rebuilds_total';
+/** Counter: rebuilds that could not cover trimmed messages (no snapshot reached that far back). */
+export const METRIC_INDEXER_REBUILD_LOST_MESSAGES_TOTAL = 'kvr_indexer_rebuild_lost_messages_total';
 
 // ---- Load scorer (apps/load-scorer) -------------------------------------------------------
 

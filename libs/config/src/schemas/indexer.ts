@@ -43,6 +43,15 @@ export class IndexerConfig implements CrossFieldRules {
   @IsString()
   leaseBucket = 'kvr_partition_leases';
 
+  @Doc('NATS Object Store bucket of the index snapshots (one object per partition).')
+  @IsString()
+  snapshotBucket = 'kvr_index_snapshots';
+
+  @Doc('Seconds between snapshots of each owned partition (0: none). A rebuild restores the newest snapshot and replays the stream after it, so snapshots must be taken more often than the stream trims (stream.maxAgeSeconds / maxBytes).')
+  @IsInt()
+  @Min(0)
+  snapshotIntervalSeconds = 60;
+
   @Doc('A lease not renewed for this long expires and another replica may take the partition.')
   @IsInt()
   @Min(2)
