@@ -93,6 +93,9 @@ describe('indexer end to end', () => {
     // The workload did evict: the index followed removals, not only stores.
     const evictions = Number(/kvr_indexer_evictions_total(?:\{[^}]*\})? (\d+)/.exec(await registry.metrics())?.[1] ?? 0);
     expect(evictions).toBeGreaterThan(10);
+    // Freshness: every applied batch's age was observed (engine timestamp → index write).
+    const ages = await registry.getSingleMetricAsString('kvr_indexer_event_age_seconds');
+    expect(Number(/kvr_indexer_event_age_seconds_count (\d+)/.exec(ages)?.[1])).toBeGreaterThan(0);
 
     // The Scorer over gRPC: the pod that served a prompt last holds its prefix.
     const client = new (scorerProto().kvr.scoring.v1.Scorer)(indexer.grpcAddress, grpc.credentials.createInsecure());

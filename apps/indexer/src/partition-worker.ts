@@ -305,6 +305,7 @@ export class PartitionWorker {
     metrics.lag.set(this.labels, m.info.pending);
     switch (result.outcome) {
       case 'applied':
+        if (parsed.message.kind === 'batch') metrics.eventAge.observe(Math.max(0, Date.now() / 1000 - parsed.message.batch.ts));
         if (acceptGap && parsed.message.kind === 'batch') {
           metrics.acceptedGaps.inc();
           logger.warn({ pod: parsed.message.pod, seq: parsed.message.seq.toString() }, 'batch applied after a gap: pod cleared first');

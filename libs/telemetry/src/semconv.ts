@@ -169,6 +169,13 @@ export const METRIC_INDEXER_BLOCK_SIZE_MISMATCHES_TOTAL = 'kvr_indexer_block_siz
 export const METRIC_INDEXER_ACCEPTED_GAPS_TOTAL = 'kvr_indexer_accepted_gaps_total';
 /** Histogram, seconds: applying one message to the index. */
 export const METRIC_INDEXER_APPLY_SECONDS = 'kvr_indexer_apply_seconds';
+/**
+ * Histogram, seconds: freshness — how old a batch is when the index holds it (now − the engine's
+ * batch timestamp, so it spans pod → collector → JetStream → indexer → Redis; pod and indexer
+ * clocks must agree, NTP keeps them within a millisecond or so). Replays after a rebuild land in
+ * the top buckets.
+ */
+export const METRIC_INDEXER_EVENT_AGE_SECONDS = 'kvr_indexer_event_age_seconds';
 /** Gauge, label `partition`: messages in the partition not yet acknowledged (stream sequence minus ack floor). */
 export const METRIC_INDEXER_CONSUMER_LAG = 'kvr_indexer_consumer_lag';
 /** Gauge: partitions whose lease this replica holds. */
