@@ -147,37 +147,49 @@ for w = 1, nw do
   tiers[w] = ARGV[wbase + 2 * w - 1]
   weights[w] = tonumber(ARGV[wbase + 2 * w])
 end
-local pods, active, matched, score, specs, fields = {}, {}, {}, {}, {}, {}
+local pods, matched, score, specs = {}, {}, {}, {}
+-- Pods still matching, in candidate order; the HMGET asks only for their fields, so a lookup
+-- costs less once most candidates have dropped out (typically after the shared prefix).
+local active = {}
 for p = 1, np do
   pods[p] = ARGV[4 + nk + p]
-  active[p] = true
   matched[p], score[p], specs[p] = 0, 0, 0
-  for w = 1, nw do fields[(p - 1) * nw + w] = pods[p] .. '|' .. tiers[w] end
+  active[p] = p
 end
-local remaining = np
+local fields = {}
+local function buildFields()
+  fields = {}
+  for a = 1, #active do
+    for w = 1, nw do fields[(a - 1) * nw + w] = pods[active[a]] .. '|' .. tiers[w] end
+  end
+end
+buildFields()
 for k = 1, nk do
-  if remaining == 0 then break end
+  if #active == 0 then break end
   local r = ARGV[3 + k]
   local counts = redis.call('HMGET', prefix .. ':blk:' .. r, unpack(fields))
-  for p = 1, np do
-    if active[p] then
-      local best = 0
-      for w = 1, nw do
-        local c = counts[(p - 1) * nw + w]
-        if c and tonumber(c) > 0 and weights[w] > best then best = weights[w] end
-      end
-      if best > 0 then
-        matched[p], score[p] = matched[p] + 1, score[p] + best
-      else
-        local exp = redis.call('ZSCORE', prefix .. ':spec:' .. r, pods[p])
-        if exp and tonumber(exp) > now then
-          matched[p], score[p], specs[p] = matched[p] + 1, score[p] + 1000000, specs[p] + 1
-        else
-          active[p] = false
-          remaining = remaining - 1
-        end
+  local still = {}
+  for a = 1, #active do
+    local p = active[a]
+    local best = 0
+    for w = 1, nw do
+      local c = counts[(a - 1) * nw + w]
+      if c and tonumber(c) > 0 and weights[w] > best then best = weights[w] end
+    end
+    if best > 0 then
+      matched[p], score[p] = matched[p] + 1, score[p] + best
+      still[#still + 1] = p
+    else
+      local exp = redis.call('ZSCORE', prefix .. ':spec:' .. r, pods[p])
+      if exp and tonumber(exp) > now then
+        matched[p], score[p], specs[p] = matched[p] + 1, score[p] + 1000000, specs[p] + 1
+        still[#still + 1] = p
       end
     end
+  end
+  if #still ~= #active then
+    active = still
+    buildFields()
   end
 end
 local out = {}
