@@ -1,0 +1,5 @@
+export default {
+  displayName: 'deploy-check',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};
