@@ -11,25 +11,12 @@ import { createBlockKeyer } from '@kvr/block-keys';
 import { IndexerConfig, loadConfig } from '@kvr/config';
 import type { ScoreResponse__Output } from '@kvr/contracts';
 import { createLogger } from '@kvr/telemetry';
-import { runCli, startApp, startNats, startRedis, startSimFleet, waitFor, type AppProcess, type NatsServerHandle, type RedisServerHandle, type SimFleet } from '@kvr/testing';
+import { indexedBlocks, residentBlocks, runCli, startApp, startNats, startRedis, startSimFleet, waitFor, type AppProcess, type NatsServerHandle, type RedisServerHandle, type SimFleet } from '@kvr/testing';
 import { Indexer } from './indexer';
 import { indexerProto, scorerProto } from './grpc-services';
 
 const BS = 16;
 const MODEL = 'Qwen/Qwen3-32B';
-
-async function podTruth(fleet: SimFleet): Promise<Set<string>> {
-  const truth = new Set<string>();
-  for (const pod of fleet.pods) {
-    const dump = (await (await fetch(`${pod.http}/debug/blocks`)).json()) as { blocks: { requestKey: string }[] };
-    for (const block of dump.blocks) truth.add(`${block.requestKey}|${pod.id}`);
-  }
-  return truth;
-}
-
-async function indexed(indexer: Indexer): Promise<Set<string>> {
-  return new Set((await indexer.index.dump()).filter((e) => !e.speculative).map((e) => `${e.requestKey}|${e.pod}`));
-}
 
 describe('indexer end to end', () => {
   let nats: NatsServerHandle;
@@ -79,7 +66,7 @@ describe('indexer end to end', () => {
     let last = { truth: 0, index: 0, missing: [] as string[], extra: [] as string[] };
     await waitFor(
       async () => {
-        const [truth, index] = await Promise.all([podTruth(fleet), indexed(indexer)]);
+        const [truth, index] = await Promise.all([residentBlocks(fleet.pods), indexedBlocks(indexer.index)]);
         const missing = [...truth].filter((k) => !index.has(k));
         const extra = [...index].filter((k) => !truth.has(k));
         last = { truth: truth.size, index: index.size, missing: missing.slice(0, 3), extra: extra.slice(0, 3) };
@@ -144,7 +131,7 @@ describe('indexer end to end', () => {
     admin.disconnect();
     await waitFor(
       async () => {
-        const [truth, index] = await Promise.all([podTruth(fleet), indexed(indexer)]);
+        const [truth, index] = await Promise.all([residentBlocks(fleet.pods), indexedBlocks(indexer.index)]);
         return truth.size > 0 && truth.size === index.size && [...truth].every((k) => index.has(k)) ? true : undefined;
       },
       { what: 'the index to be rebuilt from the stream after Redis lost it', timeoutMs: 30_000 },

@@ -134,6 +134,10 @@ export class PartitionWorker {
     await this.pause();
     await this.queue.catch(() => undefined);
     await this.pause();
+    // Per-partition series belong to the owner: a replica that gave the partition up must not
+    // keep reporting its last lag (the indexer autoscaler sums lag over replicas).
+    this.deps.metrics.lag.remove(this.labels);
+    this.deps.metrics.snapshotStreamSeq.remove(this.labels);
   }
 
   private exclusive<T>(task: () => Promise<T>): Promise<T> {

@@ -6,7 +6,7 @@
 import Redis from 'ioredis';
 import { createBlockKeyer } from '@kvr/block-keys';
 import { RedisBlockIndex } from '@kvr/kv-index-redis';
-import { startApp, startNats, startRedis, startSimFleet, waitFor, type AppProcess, type NatsServerHandle, type RedisServerHandle, type SimFleet } from '@kvr/testing';
+import { indexedBlocks, residentBlocks, startApp, startNats, startRedis, startSimFleet, waitFor, type AppProcess, type NatsServerHandle, type RedisServerHandle, type SimFleet } from '@kvr/testing';
 
 const BS = 16;
 const MODEL = 'Qwen/Qwen3-32B';
@@ -48,14 +48,21 @@ describe('indexer replicas', () => {
     const env = (name: string): Record<string, string> => ({ KVR_NATS: nats.url, KVR_REDIS: redisServer.url, KVR_PARTITIONS: '4', KVR_BLOCK_SIZE: String(BS), KVR_LEASE_TTL_SECONDS: '2', KVR_INSTANCE: name, KVR_LOG_LEVEL: 'warn' });
     const a = await startApp('indexer', ['--grpc', '127.0.0.1:0', '--probe-port', '0'], { env: env('a') });
     processes.push(a);
+    await waitFor(async () => ((await owned(a)).length === 4 ? true : undefined), { what: 'the first replica to take every partition' });
+    await send(0);
+    const lagged = async (indexer: AppProcess): Promise<number[]> =>
+      [...(await (await fetch(`${String(indexer.listen['http'])}/metrics`)).text()).matchAll(/^kvr_indexer_consumer_lag\{[^}]*partition="(\d+)"/gm)].map((m) => Number(m[1])).sort();
+    await waitFor(async () => ((await lagged(a)).length > 0 ? true : undefined), { what: 'consumer lag reported' });
     const b = await startApp('indexer', ['--grpc', '127.0.0.1:0', '--probe-port', '0'], { env: env('b') });
     processes.push(b);
     await waitFor(async () => ((await owned(a)).length === 2 && (await owned(b)).length === 2 ? true : undefined), { what: 'a fair share of 2 partitions each', timeoutMs: 20_000 });
     expect([...(await owned(a)), ...(await owned(b))].sort()).toEqual([0, 1, 2, 3]);
+    // A partition handed back is no longer reported by the replica that gave it up.
+    const ownedByA = await owned(a);
+    expect((await lagged(a)).every((p) => ownedByA.includes(p))).toBe(true);
 
-    await send(0);
-    a.child.kill('SIGKILL');
     await send(1);
+    a.child.kill('SIGKILL');
     await send(2);
     await waitFor(async () => ((await owned(b)).length === 4 ? true : undefined), { what: 'the survivor to take every partition', timeoutMs: 20_000 });
 
@@ -65,12 +72,7 @@ describe('indexer replicas', () => {
       let last = '';
       await waitFor(
         async () => {
-          const truth = new Set<string>();
-          for (const pod of fleet.pods) {
-            const dump = (await (await fetch(`${pod.http}/debug/blocks`)).json()) as { blocks: { requestKey: string }[] };
-            for (const block of dump.blocks) truth.add(`${block.requestKey}|${pod.id}`);
-          }
-          const indexed = new Set((await index.dump()).filter((e) => !e.speculative).map((e) => `${e.requestKey}|${e.pod}`));
+          const [truth, indexed] = await Promise.all([residentBlocks(fleet.pods), indexedBlocks(index)]);
           const same = truth.size > 0 && truth.size === indexed.size && [...truth].every((k) => indexed.has(k));
           last = `truth ${truth.size}, index ${indexed.size}`;
           return same ? true : undefined;

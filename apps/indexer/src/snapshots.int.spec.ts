@@ -17,30 +17,14 @@ import { IndexerConfig, loadConfig } from '@kvr/config';
 import { EVENTS_STREAM, indexerConsumerName, partitionForPod } from '@kvr/contracts';
 import { SnapshotStore } from '@kvr/jetstream';
 import { createLogger } from '@kvr/telemetry';
-import { runCli, startApp, startNats, startRedis, startSimFleet, waitFor, type AppProcess, type NatsServerHandle, type RedisServerHandle, type SimFleet } from '@kvr/testing';
+import { compareWithPods, runCli, startApp, startNats, startRedis, startSimFleet, waitFor, type AppProcess, type NatsServerHandle, type RedisServerHandle, type SimFleet } from '@kvr/testing';
 import { Indexer } from './indexer';
 
 const BS = 16;
 const MODEL = 'Qwen/Qwen3-32B';
 const PARTITIONS = 4;
 
-async function podTruth(fleet: SimFleet): Promise<Set<string>> {
-  const truth = new Set<string>();
-  for (const pod of fleet.pods) {
-    const dump = (await (await fetch(`${pod.http}/debug/blocks`)).json()) as { blocks: { requestKey: string }[] };
-    for (const block of dump.blocks) truth.add(`${block.requestKey}|${pod.id}`);
-  }
-  return truth;
-}
-
-async function indexed(indexer: Indexer): Promise<Set<string>> {
-  return new Set((await indexer.index.dump()).filter((e) => !e.speculative).map((e) => `${e.requestKey}|${e.pod}`));
-}
-
-async function compare(fleet: SimFleet, indexer: Indexer): Promise<{ truth: number; missing: number; extra: number }> {
-  const [truth, index] = await Promise.all([podTruth(fleet), indexed(indexer)]);
-  return { truth: truth.size, missing: [...truth].filter((k) => !index.has(k)).length, extra: [...index].filter((k) => !truth.has(k)).length };
-}
+const compare = (fleet: SimFleet, indexer: Indexer): Promise<{ truth: number; missing: number; extra: number }> => compareWithPods(fleet.pods, indexer.index);
 
 async function converged(fleet: SimFleet, indexer: Indexer, what: string): Promise<void> {
   let last = {};

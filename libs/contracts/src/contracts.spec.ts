@@ -4,12 +4,10 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import {
-  blockField,
   decodeSubjectToken,
   encodeSubjectToken,
   eventsSubject,
   messageId,
-  parseBlockField,
   parseEventsSubject,
   partitionFilter,
   partitionForPod,
@@ -100,12 +98,11 @@ describe('message ids and redis keys', () => {
 
   it('builds every redis key under the prefix', () => {
     const keys = redisKeys('fleet-a');
-    expect(keys.block(18446744073709551615n)).toBe('fleet-a:blk:18446744073709551615');
-    expect(keys.speculative(42n)).toBe('fleet-a:spec:42');
+    expect(keys.held('10.0.0.1:8000', 'gpu')).toBe('fleet-a:held:{10.0.0.1:8000}:gpu');
+    expect(keys.speculative('10.0.0.1:8000')).toBe('fleet-a:spec:{10.0.0.1:8000}');
     expect(keys.engine('10.0.0.1:8000')).toBe('fleet-a:eng:{10.0.0.1:8000}');
     expect(keys.pod('10.0.0.1:8000')).toBe('fleet-a:pod:{10.0.0.1:8000}');
     expect(redisKeys().pods()).toBe('kvr:pods');
-    expect(parseBlockField(blockField('10.0.0.1:8000', 'cpu'))).toEqual({ podId: '10.0.0.1:8000', tier: 'cpu' });
   });
 });
 

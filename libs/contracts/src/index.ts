@@ -29,7 +29,7 @@ export {
   messageId,
 } from './jetstream';
 export type { MessageKind, ResetReason } from './jetstream';
-export { DEFAULT_REDIS_PREFIX, redisKeys, blockField, parseBlockField, noHitLruKeys } from './redis-keys';
+export { DEFAULT_REDIS_PREFIX, redisKeys, noHitLruKeys } from './redis-keys';
 export type { RedisKeys } from './redis-keys';
 export { protoDir, TOKENIZER_PROTO, SCORER_PROTO, INDEXER_PROTO, PROTO_LOADER_OPTIONS } from './proto-files';
 export type { RenderCompletionRequest } from './generated/tokenization/RenderCompletionRequest';

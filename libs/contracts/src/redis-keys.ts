@@ -4,9 +4,9 @@
  * Redis, and carry a `{...}` hash tag where keys must live in one Redis Cluster slot for a
  * multi-key script.
  *
- *   <p>:blk:<requestKey>            HASH  field `<pod>|<tier>` → live engine blocks of the pod with
- *                                         that request key (vLLM may hold copies)
- *   <p>:spec:<requestKey>           ZSET  member `<pod>` → expiry (ms) of a speculative entry
+ *   <p>:held:{<pod>}:<tier>         HASH  field `<requestKey>` → live engine blocks of the pod with
+ *                                         that request key on that tier (vLLM may hold copies)
+ *   <p>:spec:{<pod>}                ZSET  member `<requestKey>` → expiry (ms) of a speculative entry
  *   <p>:eng:{<pod>}                 HASH  field `<tier>|<engineKey>` → `<copies>|<R1>,<R2>…`
  *   <p>:pod:{<pod>}                 HASH  epoch, seq (empty after a reset), fence
  *   <p>:pods                        SET   every pod with a position
@@ -14,6 +14,9 @@
  *                                         missing or changed = the index was lost: replay the stream
  *
  * The Redis backend (libs/kv-index-redis) writes exactly this; its scripts document the details.
+ * Per pod rather than per request key: a lookup asks each candidate pod once for all of the
+ * request's keys (one HMGET per pod and tier) instead of once per key, and every write touches
+ * one pod's keys only.
  *
  * Hashes are unsigned 64-bit decimals. The request key embeds the model (its root is seeded
  * with the model name), so block keys need no model component.
@@ -21,8 +24,8 @@
 export const DEFAULT_REDIS_PREFIX = 'kvr';
 
 export interface RedisKeys {
-  block(requestKey: bigint | string): string;
-  speculative(requestKey: bigint | string): string;
+  held(podId: string, tier: string): string;
+  speculative(podId: string): string;
   engine(podId: string): string;
   pod(podId: string): string;
   pods(): string;
@@ -31,23 +34,13 @@ export interface RedisKeys {
 
 export function redisKeys(prefix: string = DEFAULT_REDIS_PREFIX): RedisKeys {
   return {
-    block: (requestKey) => `${prefix}:blk:${requestKey.toString()}`,
-    speculative: (requestKey) => `${prefix}:spec:${requestKey.toString()}`,
+    held: (podId, tier) => `${prefix}:held:{${podId}}:${tier}`,
+    speculative: (podId) => `${prefix}:spec:{${podId}}`,
     engine: (podId) => `${prefix}:eng:{${podId}}`,
     pod: (podId) => `${prefix}:pod:{${podId}}`,
     pods: () => `${prefix}:pods`,
     generation: () => `${prefix}:gen`,
   };
-}
-
-/** Field of a block hash: which pod holds the block, on which device tier. */
-export function blockField(podId: string, tier: string): string {
-  return `${podId}|${tier}`;
-}
-
-export function parseBlockField(field: string): { podId: string; tier: string } {
-  const bar = field.lastIndexOf('|');
-  return bar < 0 ? { podId: field, tier: 'gpu' } : { podId: field.slice(0, bar), tier: field.slice(bar + 1) };
 }
 
 /**

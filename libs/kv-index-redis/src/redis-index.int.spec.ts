@@ -39,3 +39,15 @@ describe('restoring a large pod', () => {
     expect(await index.stats()).toMatchObject({ requestKeys: 4_500, entries: 4_500, engineKeys: 4_500 });
   });
 });
+
+describe('pod ids with glob characters', () => {
+  it('dumps an IPv6 pod by id (its brackets are not a SCAN pattern)', async () => {
+    const keyer = createBlockKeyer({ modelName: 'm', blockSize: 4 });
+    const index = new RedisBlockIndex({ redis, keyer, prefix: `v6${++prefixCounter}` });
+    const state = { model: 'm', position: { epoch: 0, seq: 1n }, blocks: [{ tier: 'gpu', engineKey: 7n, copies: 1, requestKeys: [11n, 12n] }] };
+    await index.replacePod({ pod: '[fd00::1]:8000', ...state });
+    await index.replacePod({ pod: 'f:8000', ...state });
+    expect((await index.dump({ pod: '[fd00::1]:8000' })).map((e) => `${e.pod} ${e.requestKey}`).sort()).toEqual(['[fd00::1]:8000 11', '[fd00::1]:8000 12']);
+    expect(await index.blockHolders([11n])).toEqual([['[fd00::1]:8000', 'f:8000']]);
+  });
+});

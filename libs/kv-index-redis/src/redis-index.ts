@@ -56,6 +56,8 @@ export class RedisBlockIndex implements BlockIndex {
   private readonly keys: RedisKeys;
   private readonly keyer: BlockKeyer;
   private readonly weightArgs: string[];
+  /** The weighted tiers as a count-prefixed argument list (speculation checks real entries on these). */
+  private readonly tierArgs: string[];
   private readonly now: () => number;
 
   constructor(options: RedisIndexOptions) {
@@ -66,6 +68,7 @@ export class RedisBlockIndex implements BlockIndex {
     this.now = options.now ?? Date.now;
     const weights = Object.entries(options.tierWeights ?? DEFAULT_TIER_WEIGHTS);
     this.weightArgs = [String(weights.length), ...weights.flatMap(([tier, w]) => [tier, String(Math.round(w * WEIGHT_SCALE))])];
+    this.tierArgs = [String(weights.length), ...weights.map(([tier]) => tier)];
     // Scripts are sent once per connection (EVALSHA afterwards, reloaded on NOSCRIPT by ioredis).
     const connection: Redis = options.redis;
     if (typeof (connection as Partial<ScriptCommands>).kvrApply !== 'function') {
@@ -145,20 +148,33 @@ export class RedisBlockIndex implements BlockIndex {
 
   async blockHolders(keys: readonly bigint[]): Promise<string[][]> {
     if (keys.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const key of keys) pipeline.hgetall(this.keys.block(key));
-    const replies = (await pipeline.exec()) ?? [];
-    return replies.map(([err, fields]) => {
-      if (err) throw err;
-      const pods = new Set<string>();
-      for (const [field, count] of Object.entries(fields as Record<string, string>)) if (Number(count) > 0) pods.add(field.slice(0, field.lastIndexOf('|')));
-      return [...pods].sort();
-    });
+    const holders: Set<string>[] = keys.map(() => new Set<string>());
+    const fields = keys.map(String);
+    for await (const heldKeys of this.scanKeys(`${this.prefix}:held:*`)) {
+      const pipeline = this.redis.pipeline();
+      for (const key of heldKeys) pipeline.hmget(key, ...fields);
+      const replies = (await pipeline.exec()) ?? [];
+      replies.forEach(([err, counts], i) => {
+        if (err) throw err;
+        const { pod } = this.parseHeldKey(heldKeys[i] as string);
+        (counts as (string | null)[]).forEach((count, k) => {
+          if (Number(count) > 0) holders[k]!.add(pod);
+        });
+      });
+    }
+    return holders.map((pods) => [...pods].sort());
   }
 
   async speculativeInsert(keys: readonly bigint[], pod: string, ttlMs: number): Promise<void> {
     if (keys.length === 0) return;
-    await this.redis.kvrSpeculate(this.prefix, pod, String(this.now() + ttlMs), String(Math.max(1, Math.ceil(ttlMs))), ...keys.map(String));
+    await this.redis.kvrSpeculate(this.prefix, pod, String(this.now() + ttlMs), String(Math.max(1, Math.ceil(ttlMs))), ...this.tierArgs, ...keys.map(String));
+  }
+
+  /** `P:held:{<pod>}:<tier>` → pod and tier. */
+  private parseHeldKey(key: string): { pod: string; tier: string } {
+    const body = key.slice(`${this.prefix}:held:{`.length);
+    const close = body.lastIndexOf('}:');
+    return { pod: body.slice(0, close), tier: body.slice(close + 2) };
   }
 
   async position(pod: string): Promise<PodPosition | null> {
@@ -179,32 +195,26 @@ export class RedisBlockIndex implements BlockIndex {
   async dump(options: { pod?: string; limit?: number } = {}): Promise<IndexEntry[]> {
     const out: IndexEntry[] = [];
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
-    const blockPrefix = `${this.prefix}:blk:`;
-    for await (const keys of this.scanKeys(`${blockPrefix}*`)) {
-      const pipeline = this.redis.pipeline();
-      for (const key of keys) pipeline.hgetall(key);
-      const replies = (await pipeline.exec()) ?? [];
-      for (const [i, [err, fields]] of replies.entries()) {
-        if (err) throw err;
-        const requestKey = BigInt((keys[i] as string).slice(blockPrefix.length));
-        for (const [field, count] of Object.entries(fields as Record<string, string>)) {
-          const bar = field.lastIndexOf('|');
-          const pod = field.slice(0, bar);
-          if (options.pod !== undefined && pod !== options.pod) continue;
+    const podPattern = options.pod === undefined ? '*' : `{${escapeGlob(options.pod)}}`;
+    for await (const heldKeys of this.scanKeys(`${this.prefix}:held:${podPattern}:*`)) {
+      for (const key of heldKeys) {
+        const { pod, tier } = this.parseHeldKey(key);
+        if (options.pod !== undefined && pod !== options.pod) continue;
+        for (const [requestKey, count] of Object.entries(await this.redis.hgetall(key))) {
           if (out.length >= limit) return out;
-          out.push({ requestKey, pod, tier: field.slice(bar + 1), blocks: Number(count), speculative: false });
+          out.push({ requestKey: BigInt(requestKey), pod, tier, blocks: Number(count), speculative: false });
         }
       }
     }
-    const specPrefix = `${this.prefix}:spec:`;
+    const specPrefix = `${this.prefix}:spec:{`;
     const now = this.now();
-    for await (const keys of this.scanKeys(`${specPrefix}*`)) {
-      for (const key of keys) {
-        const pods = await this.redis.zrangebyscore(key, `(${now}`, '+inf');
-        for (const pod of pods) {
-          if (options.pod !== undefined && pod !== options.pod) continue;
+    for await (const specKeys of this.scanKeys(`${this.prefix}:spec:${podPattern}`)) {
+      for (const key of specKeys) {
+        const pod = key.slice(specPrefix.length, -1);
+        if (options.pod !== undefined && pod !== options.pod) continue;
+        for (const requestKey of await this.redis.zrangebyscore(key, `(${now}`, '+inf')) {
           if (out.length >= limit) return out;
-          out.push({ requestKey: BigInt(key.slice(specPrefix.length)), pod, tier: '', blocks: 0, speculative: true });
+          out.push({ requestKey: BigInt(requestKey), pod, tier: '', blocks: 0, speculative: true });
         }
       }
     }
@@ -212,15 +222,13 @@ export class RedisBlockIndex implements BlockIndex {
   }
 
   async stats(): Promise<IndexStats> {
-    let requestKeys = 0;
+    const requestKeys = new Set<string>();
     let entries = 0;
-    for await (const keys of this.scanKeys(`${this.prefix}:blk:*`)) {
-      requestKeys += keys.length;
-      const pipeline = this.redis.pipeline();
-      for (const key of keys) pipeline.hlen(key);
-      for (const [err, n] of (await pipeline.exec()) ?? []) {
-        if (err) throw err;
-        entries += Number(n);
+    for await (const heldKeys of this.scanKeys(`${this.prefix}:held:*`)) {
+      for (const key of heldKeys) {
+        const fields = await this.redis.hkeys(key);
+        entries += fields.length;
+        for (const field of fields) requestKeys.add(field);
       }
     }
     let engineKeys = 0;
@@ -234,7 +242,7 @@ export class RedisBlockIndex implements BlockIndex {
     for await (const keys of this.scanKeys(`${this.prefix}:spec:*`)) {
       for (const key of keys) speculativeEntries += await this.redis.zcount(key, `(${now}`, '+inf');
     }
-    return { requestKeys, entries, pods, engineKeys, speculativeEntries };
+    return { requestKeys: requestKeys.size, entries, pods, engineKeys, speculativeEntries };
   }
 
   async pods(): Promise<string[]> {
@@ -278,6 +286,11 @@ export class RedisBlockIndex implements BlockIndex {
   async close(): Promise<void> {
     // The connection belongs to the caller.
   }
+}
+
+/** SCAN MATCH treats `*?[]\\` as pattern syntax; pod ids may contain brackets (`[fd00::1]:8000`). */
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }
 
 /** `<copies>|<R1>,<R2>` → request keys. */

@@ -2,50 +2,49 @@
  * Lua scripts of the Redis block index (Redis ≥ 6.2; checked on Debian's 7.0). Layout, with
  * `P` the key prefix (see libs/contracts redis-keys.ts):
  *
- *   P:blk:<R>          HASH  `<pod>|<tier>` → live engine blocks of the pod with request key R
- *   P:spec:<R>         ZSET  `<pod>` → expiry (ms) of a speculative entry (Redis 7.0 has no HEXPIRE)
- *   P:eng:{<pod>}      HASH  `<tier>|<E>` → `<copies>|<R1>,<R2>…` the pod's engine keys
- *   P:pod:{<pod>}      HASH  epoch, seq ('' after a reset), fence, model (of the last batch)
- *   P:pods             SET   pods with a position
+ *   P:held:{<pod>}:<tier>  HASH  `<R>` → live engine blocks of the pod with request key R on that tier
+ *   P:spec:{<pod>}         ZSET  `<R>` → expiry (ms) of a speculative entry (Redis 7.0 has no HEXPIRE)
+ *   P:eng:{<pod>}          HASH  `<tier>|<E>` → `<copies>|<R1>,<R2>…` the pod's engine keys
+ *   P:pod:{<pod>}          HASH  epoch, seq ('' after a reset), fence, model (of the last batch)
+ *   P:pods                 SET   pods with a position
  *
- * The scripts touch keys they compute from their arguments (P:blk:*), so they need a standalone
- * Redis (or a cluster where everything sits in one slot); Redis Cluster is not supported yet.
+ * Everything of one pod sits under its `{<pod>}` hash tag: a write touches one pod's keys only
+ * (one Redis Cluster slot, plus the pods set). A lookup reads per candidate pod one HMGET of all
+ * the request's keys per tier, so its cost grows with pods, not with keys × pods calls. The
+ * lookup script reads several pods' keys, so it needs a standalone Redis for now.
  */
 
 /**
  * Lua shared by the scripts that write one pod (KEYS[2] is the pod's engine hash; `prefix`, `pod`
  * and the `evicted` counter are locals of the including script):
- *   blk(r), spec(r)          key names
+ *   held(tier), specKey      the pod's key names
  *   parse(v)                 `<copies>|<R1>,<R2>` → copies, 'R1,R2'
- *   holders(r, field, d)     adds d to a block entry, deleting it (and an empty hash) at 0
+ *   holders(r, tier, d)      adds d to the pod's entry for r on the tier, deleting it at 0
  *   clear()                  removes every block of the pod, counting lost entries in `evicted`
  */
 const POD_HELPERS = `
-local function blk(r) return prefix .. ':blk:' .. r end
-local function spec(r) return prefix .. ':spec:' .. r end
+local podTag = '{' .. pod .. '}'
+local function held(tier) return prefix .. ':held:' .. podTag .. ':' .. tier end
+local specKey = prefix .. ':spec:' .. podTag
 local function parse(v)
   local bar = string.find(v, '|', 1, true)
   return tonumber(string.sub(v, 1, bar - 1)), string.sub(v, bar + 1)
 end
-local function holders(r, field, delta)
-  local n = redis.call('HINCRBY', blk(r), field, delta)
-  if n <= 0 then
-    redis.call('HDEL', blk(r), field)
-    if redis.call('HLEN', blk(r)) == 0 then redis.call('DEL', blk(r)) end
-  end
+local function holders(r, tier, delta)
+  local key = held(tier)
+  local n = redis.call('HINCRBY', key, r, delta)
+  if n <= 0 then redis.call('HDEL', key, r) end
   return n
 end
 local function clear()
-  local all = redis.call('HGETALL', KEYS[2])
-  for i = 1, #all, 2 do
-    local bar = string.find(all[i], '|', 1, true)
-    local tier = string.sub(all[i], 1, bar - 1)
-    local _, list = parse(all[i + 1])
-    for r in string.gmatch(list, '[^,]+') do
-      local key = blk(r)
-      if redis.call('HDEL', key, pod .. '|' .. tier) == 1 then evicted = evicted + 1 end
-      if redis.call('HLEN', key) == 0 then redis.call('DEL', key) end
-    end
+  local tiers = { gpu = true, cpu = true }
+  for _, field in ipairs(redis.call('HKEYS', KEYS[2])) do
+    tiers[string.sub(field, 1, string.find(field, '|', 1, true) - 1)] = true
+  end
+  for tier in pairs(tiers) do
+    local key = held(tier)
+    evicted = evicted + redis.call('HLEN', key)
+    redis.call('DEL', key)
   end
   redis.call('DEL', KEYS[2])
 end
@@ -92,9 +91,9 @@ while i <= #ARGV do
       for k = 1, n do rs[k] = ARGV[i + 3 + k] end
       redis.call('HSET', KEYS[2], field, '1|' .. table.concat(rs, ','))
       for k = 1, n do
-        if holders(rs[k], pod .. '|' .. tier, 1) == 1 then admitted = admitted + 1 end
-        redis.call('ZREM', spec(rs[k]), pod)
+        if holders(rs[k], tier, 1) == 1 then admitted = admitted + 1 end
       end
+      if n > 0 then redis.call('ZREM', specKey, unpack(rs)) end
     end
     i = i + 4 + n
   else
@@ -110,7 +109,7 @@ while i <= #ARGV do
       else
         redis.call('HDEL', KEYS[2], field)
         for r in string.gmatch(list, '[^,]+') do
-          if holders(r, pod .. '|' .. tier, -1) <= 0 then evicted = evicted + 1 end
+          if holders(r, tier, -1) <= 0 then evicted = evicted + 1 end
         end
       end
     end
@@ -130,9 +129,10 @@ return {'ok', admitted, evicted, unknown}
 `;
 
 /**
- * Longest consecutive prefix per candidate pod, in one call. For each key one HMGET of exactly the
- * fields that matter (every candidate × every weighted tier), no parsing: tiers without a weight
- * (none are emitted by vLLM today besides GPU and CPU) are not seen by lookups.
+ * Longest consecutive prefix per candidate pod, in one call: per pod one HMGET of every key per
+ * weighted tier (tiers without a weight — none are emitted by vLLM today besides GPU and CPU — are
+ * not seen by lookups), then, only past the pod's first real miss, one ZMSCORE for speculative
+ * entries of the remaining keys.
  * ARGV: prefix, now (ms), key count, keys…, pod count, pods…, tier count, (tier, weight×1e6)…
  * Returns per pod: matched blocks, weighted score ×1e6 (integer), speculative blocks.
  */
@@ -142,85 +142,80 @@ local nk = tonumber(ARGV[3])
 local np = tonumber(ARGV[4 + nk])
 local wbase = 5 + nk + np
 local nw = tonumber(ARGV[wbase])
-local tiers, weights = {}, {}
-for w = 1, nw do
-  tiers[w] = ARGV[wbase + 2 * w - 1]
-  weights[w] = tonumber(ARGV[wbase + 2 * w])
-end
-local pods, matched, score, specs = {}, {}, {}, {}
--- Pods still matching, in candidate order; the HMGET asks only for their fields, so a lookup
--- costs less once most candidates have dropped out (typically after the shared prefix).
-local active = {}
+local keys = {}
+for k = 1, nk do keys[k] = ARGV[3 + k] end
+local out = {}
 for p = 1, np do
-  pods[p] = ARGV[4 + nk + p]
-  matched[p], score[p], specs[p] = 0, 0, 0
-  active[p] = p
-end
-local fields = {}
-local function buildFields()
-  fields = {}
-  for a = 1, #active do
-    for w = 1, nw do fields[(a - 1) * nw + w] = pods[active[a]] .. '|' .. tiers[w] end
-  end
-end
-buildFields()
-for k = 1, nk do
-  if #active == 0 then break end
-  local r = ARGV[3 + k]
-  local counts = redis.call('HMGET', prefix .. ':blk:' .. r, unpack(fields))
-  local still = {}
-  for a = 1, #active do
-    local p = active[a]
-    local best = 0
-    for w = 1, nw do
-      local c = counts[(a - 1) * nw + w]
-      if c and tonumber(c) > 0 and weights[w] > best then best = weights[w] end
-    end
-    if best > 0 then
-      matched[p], score[p] = matched[p] + 1, score[p] + best
-      still[#still + 1] = p
-    else
-      local exp = redis.call('ZSCORE', prefix .. ':spec:' .. r, pods[p])
-      if exp and tonumber(exp) > now then
-        matched[p], score[p], specs[p] = matched[p] + 1, score[p] + 1000000, specs[p] + 1
-        still[#still + 1] = p
+  local pod = ARGV[4 + nk + p]
+  local tag = prefix .. ':held:{' .. pod .. '}:'
+  -- best[k]: the best weight among the tiers holding key k (nil: not held).
+  local best = {}
+  for w = 1, nw do
+    local weight = tonumber(ARGV[wbase + 2 * w])
+    local key = tag .. ARGV[wbase + 2 * w - 1]
+    -- Most pods hold blocks on one tier only: asking a missing hash for every key costs more.
+    if redis.call('EXISTS', key) == 1 then
+      local counts = redis.call('HMGET', key, unpack(keys))
+      for k = 1, nk do
+        local c = counts[k]
+        if c and tonumber(c) > 0 and weight > (best[k] or 0) then best[k] = weight end
       end
     end
   end
-  if #still ~= #active then
-    active = still
-    buildFields()
+  local matched, score, specs = 0, 0, 0
+  local expiries = nil
+  for k = 1, nk do
+    if best[k] then
+      matched, score = matched + 1, score + best[k]
+    else
+      if expiries == nil then
+        local specKey = prefix .. ':spec:{' .. pod .. '}'
+        if redis.call('EXISTS', specKey) == 1 then
+          expiries = redis.call('ZMSCORE', specKey, unpack(keys, k, nk))
+        else
+          expiries = {}
+        end
+        expiries.base = k - 1
+      end
+      local exp = expiries[k - expiries.base]
+      if exp and tonumber(exp) > now then
+        matched, score, specs = matched + 1, score + 1000000, specs + 1
+      else
+        break
+      end
+    end
   end
-end
-local out = {}
-for p = 1, np do
-  out[#out + 1] = matched[p]
-  out[#out + 1] = score[p]
-  out[#out + 1] = specs[p]
+  out[#out + 1] = matched
+  out[#out + 1] = score
+  out[#out + 1] = specs
 end
 return out
 `;
 
 /**
- * Speculative entries for one pod: skipped for keys the pod already holds for real.
- * ARGV: prefix, pod, expiry (ms), ttl (ms), keys…
+ * Speculative entries for one pod: skipped for keys the pod already holds for real on a weighted
+ * tier; expired members of the pod's set are dropped on the way.
+ * ARGV: prefix, pod, expiry (ms), ttl (ms), tier count, tiers…, keys…
  */
 export const SPECULATE_SCRIPT = `
 local prefix, pod, expiry, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
-local mark = pod .. '|'
-for k = 5, #ARGV do
+local nt = tonumber(ARGV[5])
+local tag = '{' .. pod .. '}'
+local specKey = prefix .. ':spec:' .. tag
+redis.call('ZREMRANGEBYSCORE', specKey, '-inf', expiry - ttl)
+for k = 6 + nt, #ARGV do
+  local r = ARGV[k]
   local held = false
-  for _, field in ipairs(redis.call('HKEYS', prefix .. ':blk:' .. ARGV[k])) do
-    if string.sub(field, 1, string.len(mark)) == mark then held = true break end
+  for t = 1, nt do
+    if redis.call('HEXISTS', prefix .. ':held:' .. tag .. ':' .. ARGV[5 + t], r) == 1 then held = true break end
   end
   if not held then
-    local key = prefix .. ':spec:' .. ARGV[k]
-    redis.call('ZADD', key, 'GT', expiry, pod)
-    redis.call('ZADD', key, 'NX', expiry, pod)
-    redis.call('PEXPIRE', key, ttl, 'GT')
-    if redis.call('PTTL', key) < 0 then redis.call('PEXPIRE', key, ttl) end
+    redis.call('ZADD', specKey, 'GT', expiry, r)
+    redis.call('ZADD', specKey, 'NX', expiry, r)
   end
 end
+redis.call('PEXPIRE', specKey, ttl, 'GT')
+if redis.call('PTTL', specKey) < 0 then redis.call('PEXPIRE', specKey, ttl) end
 return 1
 `;
 
@@ -253,9 +248,9 @@ while i <= #ARGV do
   local rs = {}
   for k = 1, n do
     rs[k] = ARGV[i + 3 + k]
-    holders(rs[k], pod .. '|' .. tier, 1)
-    redis.call('ZREM', spec(rs[k]), pod)
+    holders(rs[k], tier, 1)
   end
+  if n > 0 then redis.call('ZREM', specKey, unpack(rs)) end
   redis.call('HSET', KEYS[2], tier .. '|' .. e, copies .. '|' .. table.concat(rs, ','))
   i = i + 4 + n
 end

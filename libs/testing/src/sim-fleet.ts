@@ -34,3 +34,27 @@ export async function startSimFleet(options: StartSimFleetOptions = {}): Promise
   if (!Array.isArray(pods)) throw new Error(`kvr sim ready line has no pods: ${JSON.stringify(process.listen)}`);
   return { pods: pods as SimPodEndpoints[], process, stop: () => process.stop() };
 }
+
+/**
+ * Every block resident on the pods right now, as `<request key>|<pod id>` (the pods' own
+ * `/debug/blocks`, labelled with the router's request keys): the ground truth an index must equal.
+ */
+export async function residentBlocks(pods: readonly Pick<SimPodEndpoints, 'id' | 'http'>[]): Promise<Set<string>> {
+  const truth = new Set<string>();
+  for (const pod of pods) {
+    const dump = (await (await fetch(`${pod.http}/debug/blocks`)).json()) as { blocks: { requestKey: string | null }[] };
+    for (const block of dump.blocks) if (block.requestKey !== null) truth.add(`${block.requestKey}|${pod.id}`);
+  }
+  return truth;
+}
+
+/** The real (not speculative) entries of an index, as `<request key>|<pod id>`, comparable to `residentBlocks`. */
+export async function indexedBlocks(index: { dump(): Promise<readonly { requestKey: bigint; pod: string; speculative: boolean }[]> }): Promise<Set<string>> {
+  return new Set((await index.dump()).filter((e) => !e.speculative).map((e) => `${e.requestKey}|${e.pod}`));
+}
+
+/** How an index differs from the pods: how many resident blocks it lacks and how many it has that are gone. */
+export async function compareWithPods(pods: readonly Pick<SimPodEndpoints, 'id' | 'http'>[], index: Parameters<typeof indexedBlocks>[0]): Promise<{ truth: number; missing: number; extra: number }> {
+  const [truth, indexed] = await Promise.all([residentBlocks(pods), indexedBlocks(index)]);
+  return { truth: truth.size, missing: [...truth].filter((k) => !indexed.has(k)).length, extra: [...indexed].filter((k) => !truth.has(k)).length };
+}
