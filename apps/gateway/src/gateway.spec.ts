@@ -46,7 +46,7 @@ function parts(options: PartsOptions = {}): Parts {
     decide: (input: RouteInput) => {
       p.calls.push('decide');
       p.inputs.push(input);
-      return options.decide ? options.decide(input) : Promise.resolve({ explanation: explanation({ requestId: input.requestId }), ranked: [POD], candidates: { pods: [POD], baseModel: 'm', loraName: null }, tokenIds: [1, 2, 3], approxKeys: null });
+      return options.decide ? options.decide(input) : Promise.resolve({ explanation: explanation({ requestId: input.requestId }), ranked: [POD], candidates: { pods: [POD], baseModel: 'm', loraName: null }, tokenIds: [1, 2, 3], requestKeys: null });
     },
     commit: () => {
       p.calls.push('commit');
@@ -158,7 +158,7 @@ describe('Gateway.handle', () => {
     ['no_hit', explanation({ cold: true })],
     ['prefix_hit', explanation()],
   ])('counts the decision as %s', async (reason, e) => {
-    const p = parts({ decide: () => Promise.resolve({ explanation: e, ranked: [POD], candidates: { pods: [POD], baseModel: 'm', loraName: null }, tokenIds: null, approxKeys: null }) });
+    const p = parts({ decide: () => Promise.resolve({ explanation: e, ranked: [POD], candidates: { pods: [POD], baseModel: 'm', loraName: null }, tokenIds: null, requestKeys: null }) });
     await post(await handling(p), '{"model":"m","prompt":"hi"}');
     expect(await counter(p.registry, semconv.METRIC_ROUTE_DECISIONS_TOTAL, { reason })).toBe(1);
   });

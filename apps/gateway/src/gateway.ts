@@ -76,11 +76,15 @@ export class Gateway {
         const request = validateRequest(kind, body);
         const input: RouteInput = { requestId, kind, request, body, raw };
         const decision = await router.decide(input);
-        await router.commit(decision, input);
+        // The speculative insert and the LRU update run while the request goes to the pod: a
+        // sibling request needs a tokenization (milliseconds) before its own lookup, by which
+        // time the entry is in; waiting for it here would add a round trip to every request.
+        // commit() bounds each write by the scorer deadline and never rejects.
+        const committed = router.commit(decision);
         const routingMs = this.observe(decision, span, started);
         await forwarder.forward({
           // What routing added before the pod saw the request (read, validate, tokenize, score,
-          // pick, commit), for clients and benchmarks: the standard Server-Timing header.
+          // pick), for clients and benchmarks: the standard Server-Timing header.
           responseHeaders: { 'server-timing': `kvr-route;dur=${routingMs.toFixed(3)}` },
           ranked: decision.ranked,
           path: kind === 'chat' ? '/v1/chat/completions' : '/v1/completions',
@@ -89,6 +93,7 @@ export class Gateway {
           clientReq: req,
           clientRes: res,
         });
+        await committed;
       });
     } catch (err) {
       const error = err instanceof GatewayError ? err : undefined;

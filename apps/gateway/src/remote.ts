@@ -90,8 +90,8 @@ export interface SpeculativeInsert {
   model: string;
   loraName: string;
   pod: string;
-  tokenIds: number[];
-  cacheSalt: string;
+  /** The request's keys, computed by the gateway (same block size and hash seed as the indexer). */
+  requestKeys: readonly bigint[];
   ttlMs: number;
 }
 
@@ -106,7 +106,7 @@ export class IndexerClient {
   speculativeInsert(insert: SpeculativeInsert, timeoutMs: number): Promise<number> {
     return new Promise((resolve, reject) => {
       this.client.SpeculativeInsert(
-        { model: insert.model, lora_name: insert.loraName, pod: insert.pod, token_ids: insert.tokenIds, cache_salt: insert.cacheSalt, ttl_ms: insert.ttlMs },
+        { model: insert.model, lora_name: insert.loraName, pod: insert.pod, request_keys: insert.requestKeys.map(String), ttl_ms: insert.ttlMs },
         traceMetadata(),
         { deadline: Date.now() + timeoutMs },
         (err, response) => (err ? reject(err) : resolve(response?.blocks ?? 0)),

@@ -250,13 +250,13 @@ describe('Router.decide', () => {
       expect(decision.candidates.baseModel).toBe('m');
     });
 
-    it('asks the indexer with the tokens and the load-scorer by scorer name, candidates in id order, under the scorer deadline', async () => {
+    it('asks the indexer with the request keys it computed (salted) and the load-scorer by scorer name, candidates in id order, under the scorer deadline', async () => {
       const h = example();
       const decision = await h.router.decide(completion({ model: 'm', prompt: 'hello', cache_salt: 'tenant-1' }, 'req-7'));
       expect(h.completions).toEqual([{ model: 'm', text: 'hello' }]);
       expect(h.indexerCalls).toHaveLength(1);
       expect(h.indexerCalls[0]).toEqual({
-        request: { model: 'm', lora_name: '', pods: IDS, token_ids: decision.tokenIds, cache_salt: 'tenant-1', request_id: 'req-7', scorer: '' },
+        request: { model: 'm', lora_name: '', pods: IDS, token_ids: [], request_keys: decision.requestKeys!.map(String), cache_salt: 'tenant-1', request_id: 'req-7', scorer: '' },
         timeoutMs: h.config.scorerTimeoutMs,
       });
       expect(h.loadCalls.map((c) => c.request.scorer).sort()).toEqual([SCORERS.kvCacheUtilization, SCORERS.queueSize]);
@@ -281,7 +281,7 @@ describe('Router.decide', () => {
       const decision = await h.router.decide(completion({ model: 'm', prompt: [[7, 8, 9], [1]] }));
       expect(h.completions).toEqual([]);
       expect(decision.tokenIds).toEqual([7, 8, 9]);
-      expect(h.indexerCalls[0]!.request.token_ids).toEqual([7, 8, 9]);
+      expect(h.indexerCalls[0]!.request.request_keys).toEqual(decision.requestKeys!.map(String));
     });
 
     it('renders chat requests with the chat template, tools included', async () => {
@@ -464,7 +464,7 @@ describe('Router.decide', () => {
         expect(h.indexerCalls[0]!.request).toMatchObject({ model: 'base', lora_name: 'adapter', pods: [podId] });
         for (const call of h.loadCalls) expect(call.request).toMatchObject({ model: 'base', lora_name: 'adapter' });
         expect(decision.explanation.model).toBe('adapter');
-        await h.router.commit(decision, input);
+        await h.router.commit(decision);
         expect(h.inserts[0]!.insert).toMatchObject({ model: 'base', loraName: 'adapter', pod: podId });
       });
 
@@ -568,13 +568,13 @@ describe('Router.decide', () => {
 });
 
 describe('Router.commit', () => {
-  it('writes a speculative entry for the chosen pod with the token ids, and touches the LRU on a cold decision', async () => {
+  it('writes a speculative entry for the chosen pod with the request keys, and touches the LRU on a cold decision', async () => {
     const h = harness({ localOrder: [] });
     const input = completion({ model: 'm', prompt: 'x', cache_salt: 'salt' });
     const decision = await h.router.decide(input);
     expect(decision.explanation.cold).toBe(true);
-    await h.router.commit(decision, input);
-    expect(h.inserts).toEqual([{ insert: { model: 'm', loraName: '', pod: decision.explanation.chosen, tokenIds: decision.tokenIds, cacheSalt: 'salt', ttlMs: h.config.speculativeTtlMs }, timeoutMs: h.config.scorerTimeoutMs }]);
+    await h.router.commit(decision);
+    expect(h.inserts).toEqual([{ insert: { model: 'm', loraName: '', pod: decision.explanation.chosen, requestKeys: decision.requestKeys, ttlMs: h.config.speculativeTtlMs }, timeoutMs: h.config.scorerTimeoutMs }]);
     expect(h.touches).toEqual([decision.explanation.chosen]);
     expect(await counter(h.registry, semconv.METRIC_GATEWAY_SPECULATIVE_TOTAL, { outcome: 'ok' })).toBe(1);
   });
@@ -583,7 +583,7 @@ describe('Router.commit', () => {
     const h = harness({ indexer: () => preciseResponse(4, { [A.id]: 3, [B.id]: 0, [C.id]: 0 }) });
     const input = completion({ model: 'm', prompt: 'x' });
     const decision = await h.router.decide(input);
-    await h.router.commit(decision, input);
+    await h.router.commit(decision);
     expect(decision.explanation.cold).toBe(false);
     expect(h.touches).toEqual([]);
     expect(h.inserts.map((i) => i.insert.pod)).toEqual([A.id]);
@@ -592,22 +592,22 @@ describe('Router.commit', () => {
   it('writes no speculative entry when speculative inserts are off, without tokens, without a full block, or when the pod holds it all', async () => {
     const off = harness({ config: { speculativeTtlMs: 0 } });
     const input = completion({ model: 'm', prompt: 'x' });
-    await off.router.commit(await off.router.decide(input), input);
+    await off.router.commit(await off.router.decide(input));
     expect(off.inserts).toEqual([]);
 
     const noTokens = harness({ tokenize: () => Promise.reject(new BackendError('unavailable', 'down')) });
-    await noTokens.router.commit(await noTokens.router.decide(input), input);
+    await noTokens.router.commit(await noTokens.router.decide(input));
     expect(noTokens.inserts).toEqual([]);
     expect(noTokens.touches).toHaveLength(1);
 
     const short = harness({ indexer: () => preciseResponse(0, {}) });
-    await short.router.commit(await short.router.decide(input), input);
+    await short.router.commit(await short.router.decide(input));
     expect(short.inserts).toEqual([]);
 
     // The index already says the chosen pod holds every block: nothing to announce.
     const held = harness({ indexer: () => preciseResponse(4, { [A.id]: 4, [B.id]: 0, [C.id]: 0 }) });
     const heldDecision = await held.router.decide(input);
-    await held.router.commit(heldDecision, input);
+    await held.router.commit(heldDecision);
     expect(heldDecision.explanation.chosen).toBe(A.id);
     expect(held.inserts).toEqual([]);
   });
@@ -616,7 +616,7 @@ describe('Router.commit', () => {
     const h = harness({ speculativeInsert: () => Promise.reject(grpcError(UNAVAILABLE, 'down')), touch: () => Promise.reject(new Error('Connection is closed.')) });
     const input = completion({ model: 'm', prompt: 'x' });
     const decision = await h.router.decide(input);
-    await expect(h.router.commit(decision, input)).resolves.toBeUndefined();
+    await expect(h.router.commit(decision)).resolves.toBeUndefined();
     expect(await counter(h.registry, semconv.METRIC_GATEWAY_SPECULATIVE_TOTAL, { outcome: 'error' })).toBe(1);
     expect(await counter(h.registry, semconv.METRIC_SCORER_FALLBACKS_TOTAL, { scorer: SCORERS.noHitLru, reason: 'redis_write_failed' })).toBe(1);
   });
@@ -639,7 +639,7 @@ describe('Router.commit', () => {
       expect(decision.explanation.cold).toBe(true);
       jest.useFakeTimers();
       let settled = false;
-      void h.router.commit(decision, input).finally(() => {
+      void h.router.commit(decision).finally(() => {
         settled = true;
       });
       await jest.advanceTimersByTimeAsync(h.config.scorerTimeoutMs + 1);
@@ -654,7 +654,7 @@ describe('approx-prefix (benchmark mode: no events, the router remembers its own
     const first = await h.router.decide(completion({ model: 'm', prompt: 'shared prefix text' }, 'r1'));
     expect(first.explanation.cold).toBe(true);
     expect(first.explanation.scorers.map((s) => [s.scorer, s.status])).toContainEqual(['approx-prefix', 'ok']);
-    await h.router.commit(first, completion({ model: 'm', prompt: 'shared prefix text' }, 'r1'));
+    await h.router.commit(first);
     const second = await h.router.decide(completion({ model: 'm', prompt: 'shared prefix text' }, 'r2'));
     expect(second.explanation.cold).toBe(false);
     expect(second.explanation.chosen).toBe(first.explanation.chosen);

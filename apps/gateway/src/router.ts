@@ -48,7 +48,8 @@ export interface RouteDecision {
   readonly candidates: Candidates;
   readonly tokenIds: number[] | null;
   /** Block keys the approx-prefix scorer matched (recorded for the chosen pod on commit). */
-  readonly approxKeys: bigint[] | null;
+  /** The request's keys (block size and hash seed from config), null without tokens. */
+  readonly requestKeys: bigint[] | null;
 }
 
 export interface RouterDeps {
@@ -139,10 +140,14 @@ export class Router {
     if (tokens.failure) fallbacks.push(`tokenizer:${tokens.failure}`);
     const tokenIds = tokens.ids;
 
+    // Request keys are computed here once, for the indexer (about 110 keys travel instead of
+    // 7,000 token ids for a 7k-token prompt), the speculative insert and the approx scorer.
+    const requestKeys = tokenIds && (weights.precisePrefix > 0 || weights.approxPrefix > 0) ? this.keyer.forModel(candidates.loraName ?? candidates.baseModel).keysForTokens(tokenIds, input.request.cache_salt ? { cacheSalt: input.request.cache_salt } : {}) : null;
+
     let precise: Promise<ScorerRun>;
     if (weights.precisePrefix <= 0) precise = Promise.resolve(skipped(SCORERS.precisePrefix, 0, 'weight 0'));
-    else if (!tokenIds) precise = Promise.resolve(failed(SCORERS.precisePrefix, weights.precisePrefix, 'no_tokens'));
-    else precise = this.remote(SCORERS.precisePrefix, weights.precisePrefix, this.deps.indexer, candidates, podIds, input, tokenIds);
+    else if (!requestKeys) precise = Promise.resolve(failed(SCORERS.precisePrefix, weights.precisePrefix, 'no_tokens'));
+    else precise = this.remote(SCORERS.precisePrefix, weights.precisePrefix, this.deps.indexer, candidates, podIds, input, requestKeys);
 
     const [preciseRun, kvRun, queueRun, lru] = await Promise.all([precise, kvUtil, queue, lruOrder]);
     for (const run of [preciseRun, kvRun, queueRun]) {
@@ -158,13 +163,11 @@ export class Router {
     }
 
     // approx-prefix: local, synchronous, from this gateway's own past decisions.
-    let approxKeys: bigint[] | null = null;
     let approxRun: ScorerRun = skipped(SCORERS.approxPrefix, weights.approxPrefix, weights.approxPrefix > 0 ? 'no_tokens' : 'weight 0');
-    if (weights.approxPrefix > 0 && tokenIds) {
-      approxKeys = this.keyer.forModel(candidates.loraName ?? candidates.baseModel).keysForTokens(tokenIds, input.request.cache_salt ? { cacheSalt: input.request.cache_salt } : {});
-      const matched = this.approx.match(approxKeys, podIds);
-      approxRun = { ...run({ scorer: SCORERS.approxPrefix, weight: weights.approxPrefix, status: 'ok' }), matched, requestBlocks: approxKeys.length };
-      for (const [pod, blocks] of matched) approxRun.scores.set(pod, precisePrefixScore(blocks, approxKeys.length));
+    if (weights.approxPrefix > 0 && requestKeys) {
+      const matched = this.approx.match(requestKeys, podIds);
+      approxRun = { ...run({ scorer: SCORERS.approxPrefix, weight: weights.approxPrefix, status: 'ok' }), matched, requestBlocks: requestKeys.length };
+      for (const [pod, blocks] of matched) approxRun.scores.set(pod, precisePrefixScore(blocks, requestKeys.length));
     }
     // Cold: no prefix scorer that answered saw the first block anywhere.
     const prefixRuns = [preciseRun, approxRun].filter((r) => r.outcome.status === 'ok');
@@ -225,7 +228,7 @@ export class Router {
       ranked: ranking.map((r) => byId.get(r.pod) as DiscoveredPod),
       candidates,
       tokenIds,
-      approxKeys,
+      requestKeys,
     };
   }
 
@@ -234,15 +237,15 @@ export class Router {
    * prefix sees it before the pod's events arrive), and the no-hit-LRU update for a cold request.
    * Both bounded by the scorer deadline; failures are counted, never fatal.
    */
-  async commit(decision: RouteDecision, input: RouteInput): Promise<void> {
+  async commit(decision: RouteDecision): Promise<void> {
     const { config, metrics, logger } = this.deps;
     const chosen = decision.explanation.chosen;
     if (!chosen) return;
-    if (decision.approxKeys) this.approx.record(decision.approxKeys, chosen);
+    if (config.weights.approxPrefix > 0 && decision.requestKeys) this.approx.record(decision.requestKeys, chosen);
     const work: Promise<void>[] = [];
     // Nothing to announce when the index already says the chosen pod holds every block.
     const alreadyHeld = decision.explanation.predictedCachedBlocks >= decision.explanation.requestBlocks;
-    if (config.speculativeTtlMs > 0 && decision.tokenIds && decision.explanation.requestBlocks > 0 && !alreadyHeld) {
+    if (config.speculativeTtlMs > 0 && decision.requestKeys && decision.requestKeys.length > 0 && !alreadyHeld) {
       work.push(
         this.deps.indexerAdmin
           .speculativeInsert(
@@ -250,8 +253,7 @@ export class Router {
               model: decision.candidates.baseModel,
               loraName: decision.candidates.loraName ?? '',
               pod: chosen,
-              tokenIds: decision.tokenIds,
-              cacheSalt: input.request.cache_salt ?? '',
+              requestKeys: decision.requestKeys,
               ttlMs: config.speculativeTtlMs,
             },
             config.scorerTimeoutMs,
@@ -328,7 +330,7 @@ export class Router {
     candidates: Candidates,
     podIds: string[],
     input: RouteInput,
-    tokenIds: number[] | null,
+    requestKeys: readonly bigint[] | null,
   ): Promise<ScorerRun> {
     const started = performance.now();
     return productTracer().startActiveSpan(semconv.SPAN_SCORE, { attributes: { [semconv.ATTR_SCORER]: scorer } }, async (span: Span) => {
@@ -338,7 +340,8 @@ export class Router {
             model: candidates.baseModel,
             lora_name: candidates.loraName ?? '',
             pods: podIds,
-            token_ids: tokenIds ?? [],
+            token_ids: [],
+            request_keys: requestKeys ? requestKeys.map(String) : [],
             cache_salt: input.request.cache_salt ?? '',
             request_id: input.requestId,
             scorer: scorer === SCORERS.precisePrefix ? '' : scorer,

@@ -54,6 +54,7 @@ export class Indexer {
     private readonly config: IndexerConfig,
     private readonly nc: NatsConnection,
     private readonly redis: Redis,
+    private readonly readRedis: Redis,
     readonly index: RedisBlockIndex,
     readonly keyer: BlockKeyer,
     private readonly leases: PartitionLeases,
@@ -69,17 +70,26 @@ export class Indexer {
     const instance = config.instance || `${hostname()}-${process.pid}`;
     const redis = new Redis(config.redis, { lazyConnect: true, maxRetriesPerRequest: 3 });
     await redis.connect();
+    // Reads (Score, Lookup, Explain, speculative inserts) on a connection of their own, so that a
+    // routing lookup never waits in the client's queue behind the partition workers' pipelined
+    // reads and apply scripts.
+    const readRedis = new Redis(config.redis, { lazyConnect: true, maxRetriesPerRequest: 3 });
+    await readRedis.connect().catch((err: unknown) => {
+      redis.disconnect();
+      throw err;
+    });
     const nc = await connect({ servers: config.nats.split(',').map((s) => s.trim()), name: `indexer ${instance}`, maxReconnectAttempts: -1, reconnectTimeWait: 250, waitOnFirstConnect: true, noAsyncTraces: true });
     try {
       const metrics = createIndexerMetrics(registry);
       const keyer = createBlockKeyer({ modelName: 'unused', blockSize: config.blockSize, hashSeed: config.hashSeed });
       const index = new RedisBlockIndex({ redis, keyer, prefix: config.redisPrefix });
+      const readIndex = new RedisBlockIndex({ redis: readRedis, keyer, prefix: config.redisPrefix });
       await waitForStream(nc, config.stream, logger);
       const leases = await PartitionLeases.open(nc, config.leaseBucket, config.leaseTtlSeconds, instance);
       const snapshots = await SnapshotStore.open(nc, { bucket: config.snapshotBucket });
       let owned: () => number[] = () => [];
-      const grpc = await startGrpcServer({ address: config.grpc, index, keyer, metrics, logger, ownedPartitions: () => owned() });
-      const indexer = new Indexer(config, nc, redis, index, keyer, leases, snapshots, metrics, logger, grpc.address, grpc.stop, instance);
+      const grpc = await startGrpcServer({ address: config.grpc, index: readIndex, keyer, metrics, logger, ownedPartitions: () => owned() });
+      const indexer = new Indexer(config, nc, redis, readRedis, index, keyer, leases, snapshots, metrics, logger, grpc.address, grpc.stop, instance);
       owned = () => indexer.ownedPartitions;
       await indexer.balance();
       indexer.timer = setInterval(() => {
@@ -94,6 +104,7 @@ export class Indexer {
       return indexer;
     } catch (err) {
       redis.disconnect();
+      readRedis.disconnect();
       await nc.close();
       throw err;
     }
@@ -242,5 +253,6 @@ export class Indexer {
     await this.stopGrpc();
     await this.nc.drain().catch(() => this.nc.close());
     this.redis.disconnect();
+    this.readRedis.disconnect();
   }
 }

@@ -2,6 +2,7 @@
 // The same conformance suite as the in-memory backend, against Redis.
 import Redis from 'ioredis';
 import { createBlockKeyer } from '@kvr/block-keys';
+import { vllmBlockStoredEvent } from '@kvr/kv-events/testing';
 import { describeBlockIndexConformance } from '@kvr/kv-index/testing';
 import { startRedis, type RedisServerHandle } from '@kvr/testing';
 import { RedisBlockIndex } from './index';
@@ -49,5 +50,21 @@ describe('pod ids with glob characters', () => {
     await index.replacePod({ pod: 'f:8000', ...state });
     expect((await index.dump({ pod: '[fd00::1]:8000' })).map((e) => `${e.pod} ${e.requestKey}`).sort()).toEqual(['[fd00::1]:8000 11', '[fd00::1]:8000 12']);
     expect(await index.blockHolders([11n])).toEqual([['[fd00::1]:8000', 'f:8000']]);
+  });
+});
+
+describe('held hash encoding', () => {
+  it('keeps a small pod\'s held hash a hashtable (a listpack would make wide lookups scan), hidden from dump and stats', async () => {
+    const keyer = createBlockKeyer({ modelName: 'm', blockSize: 4 });
+    const prefix = `enc${++prefixCounter}`;
+    const index = new RedisBlockIndex({ redis, keyer, prefix });
+    const tokens = Array.from({ length: 4 * 300 }, (_, i) => i + 1);
+    await index.apply({ kind: 'batch', pod: 'p:1', model: 'm', epoch: 0, seq: 0n, batch: { ts: 1, events: [vllmBlockStoredEvent({ blockHashes: Array.from({ length: 300 }, (_, i) => BigInt(i + 1)), tokenIds: tokens, blockSize: 4 })], dataParallelRank: 0 } });
+    expect(await redis.object('ENCODING', `${prefix}:held:{p:1}:gpu`)).toBe('hashtable');
+    expect(await index.stats()).toMatchObject({ requestKeys: 300, entries: 300 });
+    expect((await index.dump()).length).toBe(300);
+    expect((await index.lookup(keyer.keysForTokens(tokens), ['p:1'])).pods[0]!.matchedBlocks).toBe(300);
+    const cleared = await index.apply({ kind: 'batch', pod: 'p:1', model: 'm', epoch: 0, seq: 1n, batch: { ts: 1, events: [{ type: 'AllBlocksCleared' }], dataParallelRank: 0 } });
+    expect(cleared.evicted).toBe(300);
   });
 });

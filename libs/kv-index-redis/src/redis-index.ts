@@ -26,7 +26,7 @@ import {
   type PodPosition,
   type PodState,
 } from '@kvr/kv-index';
-import { APPLY_SCRIPT, LOOKUP_SCRIPT, RESTORE_SCRIPT, SPECULATE_SCRIPT } from './scripts';
+import { APPLY_SCRIPT, ENCODING_SENTINEL, LOOKUP_SCRIPT, RESTORE_SCRIPT, SPECULATE_SCRIPT } from './scripts';
 
 export interface RedisIndexOptions {
   readonly redis: Redis;
@@ -201,6 +201,7 @@ export class RedisBlockIndex implements BlockIndex {
         const { pod, tier } = this.parseHeldKey(key);
         if (options.pod !== undefined && pod !== options.pod) continue;
         for (const [requestKey, count] of Object.entries(await this.redis.hgetall(key))) {
+          if (requestKey === ENCODING_SENTINEL) continue;
           if (out.length >= limit) return out;
           out.push({ requestKey: BigInt(requestKey), pod, tier, blocks: Number(count), speculative: false });
         }
@@ -226,9 +227,11 @@ export class RedisBlockIndex implements BlockIndex {
     let entries = 0;
     for await (const heldKeys of this.scanKeys(`${this.prefix}:held:*`)) {
       for (const key of heldKeys) {
-        const fields = await this.redis.hkeys(key);
-        entries += fields.length;
-        for (const field of fields) requestKeys.add(field);
+        for (const field of await this.redis.hkeys(key)) {
+          if (field === ENCODING_SENTINEL) continue;
+          entries++;
+          requestKeys.add(field);
+        }
       }
     }
     let engineKeys = 0;

@@ -8,6 +8,10 @@ export interface SpeculativeInsertRequest {
   'token_ids'?: (number)[];
   'cache_salt'?: (string);
   'ttl_ms'?: (number);
+  /**
+   * Instead of token_ids: request keys (decimal uint64), as in ScoreRequest.
+   */
+  'request_keys'?: (string)[];
 }
 
 export interface SpeculativeInsertRequest__Output {
@@ -17,4 +21,8 @@ export interface SpeculativeInsertRequest__Output {
   'token_ids': (number)[];
   'cache_salt': (string);
   'ttl_ms': (number);
+  /**
+   * Instead of token_ids: request keys (decimal uint64), as in ScoreRequest.
+   */
+  'request_keys': (string)[];
 }

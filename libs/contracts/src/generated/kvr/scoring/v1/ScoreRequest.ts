@@ -31,6 +31,12 @@ export interface ScoreRequest {
    * "kv-cache-utilization" or "queue-size"); empty = the service's first scorer.
    */
   'scorer'?: (string);
+  /**
+   * Instead of token_ids (prefix scorers): the request keys (decimal uint64) the caller computed
+   * with the same block size and hash seed, e.g. the gateway: ~110 keys rather than ~7,000 ids
+   * for a 7k-token prompt. When set, token_ids, cache_salt and the model's key root are not used.
+   */
+  'request_keys'?: (string)[];
 }
 
 export interface ScoreRequest__Output {
@@ -63,4 +69,10 @@ export interface ScoreRequest__Output {
    * "kv-cache-utilization" or "queue-size"); empty = the service's first scorer.
    */
   'scorer': (string);
+  /**
+   * Instead of token_ids (prefix scorers): the request keys (decimal uint64) the caller computed
+   * with the same block size and hash seed, e.g. the gateway: ~110 keys rather than ~7,000 ids
+   * for a 7k-token prompt. When set, token_ids, cache_salt and the model's key root are not used.
+   */
+  'request_keys': (string)[];
 }
