@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { semconv } from '@kvr/telemetry';
-import { startApp, startNats, startRedis, waitFor, type ScenarioRow, type ScenarioSuite } from '@kvr/testing';
+import { discoveryPodsFor, startApp, startNats, startRedis, waitFor, type ScenarioRow, type ScenarioSuite } from '@kvr/testing';
 
 const PODS = 8;
 const BATCHES_PER_SECOND_PER_POD = 25;
@@ -65,7 +65,7 @@ const suite: ScenarioSuite = {
       stops.unshift(async () => child.kill('SIGKILL'));
       const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
       const pods = JSON.parse(String((await lines.next()).value)) as { id: string; zmq: string; replay: string | null; model: string }[];
-      const specs = pods.map((p) => ({ address: '127.0.0.1', httpPort: Number(p.id.split(':')[1]), id: p.id, zmqEndpoint: p.zmq, replayEndpoint: p.replay, model: p.model }));
+      const specs = pods.map((p) => discoveryPodsFor([p], p.model)[0]!);
       const collector = await startApp('collector', ['--probe-port', '0'], { env: { KVR_NATS: nats.url, KVR_DISCOVERY__PODS: JSON.stringify(specs), KVR_LOG_LEVEL: 'warn' } });
       stops.unshift(() => collector.stop());
       const indexer = await startApp('indexer', ['--probe-port', '0', '--grpc', '127.0.0.1:0'], { env: { KVR_NATS: nats.url, KVR_REDIS: redis.url, KVR_LOG_LEVEL: 'warn' } });

@@ -11,7 +11,7 @@ import { createBlockKeyer } from '@kvr/block-keys';
 import { IndexerConfig, loadConfig } from '@kvr/config';
 import type { ScoreResponse__Output } from '@kvr/contracts';
 import { createLogger } from '@kvr/telemetry';
-import { indexedBlocks, residentBlocks, runCli, startApp, startNats, startRedis, startSimFleet, waitFor, type AppProcess, type NatsServerHandle, type RedisServerHandle, type SimFleet } from '@kvr/testing';
+import { discoveryPodsFor, indexedBlocks, residentBlocks, runCli, startApp, startNats, startRedis, startSimFleet, waitFor, type AppProcess, type NatsServerHandle, type RedisServerHandle, type SimFleet } from '@kvr/testing';
 import { Indexer } from './indexer';
 import { indexerProto, scorerProto } from './grpc-services';
 
@@ -29,10 +29,7 @@ describe('indexer end to end', () => {
   beforeAll(async () => {
     [nats, redis] = await Promise.all([startNats(), startRedis()]);
     fleet = await startSimFleet({ pods: 2, timeScale: 50, args: ['--num-gpu-blocks', '48', '--block-size', String(BS)] });
-    const specs = fleet.pods.map((p) => {
-      const url = new URL(p.http);
-      return { address: url.hostname, httpPort: Number(url.port), id: p.id, zmqEndpoint: p.zmq, replayEndpoint: p.replay, model: MODEL };
-    });
+    const specs = discoveryPodsFor(fleet.pods, MODEL);
     collector = await startApp('collector', ['--probe-port', '0'], { env: { KVR_NATS: nats.url, KVR_PARTITIONS: '4', KVR_DISCOVERY__PODS: JSON.stringify(specs), KVR_LOG_LEVEL: 'warn' } });
     const { config } = loadConfig(IndexerConfig, {
       app: 'indexer',

@@ -6,7 +6,7 @@
 import Redis from 'ioredis';
 import { createBlockKeyer } from '@kvr/block-keys';
 import { RedisBlockIndex } from '@kvr/kv-index-redis';
-import { indexedBlocks, residentBlocks, startApp, startNats, startRedis, startSimFleet, waitFor, type AppProcess, type NatsServerHandle, type RedisServerHandle, type SimFleet } from '@kvr/testing';
+import { discoveryPodsFor, indexedBlocks, residentBlocks, startApp, startNats, startRedis, startSimFleet, waitFor, type AppProcess, type NatsServerHandle, type RedisServerHandle, type SimFleet } from '@kvr/testing';
 
 const BS = 16;
 const MODEL = 'Qwen/Qwen3-32B';
@@ -40,10 +40,7 @@ describe('indexer replicas', () => {
   };
 
   it('share partitions, survive a SIGKILL, and keep the index equal to the pods', async () => {
-    const specs = fleet.pods.map((p) => {
-      const url = new URL(p.http);
-      return { address: url.hostname, httpPort: Number(url.port), id: p.id, zmqEndpoint: p.zmq, replayEndpoint: p.replay, model: MODEL };
-    });
+    const specs = discoveryPodsFor(fleet.pods, MODEL);
     processes.push(await startApp('collector', ['--probe-port', '0'], { env: { KVR_NATS: nats.url, KVR_PARTITIONS: '4', KVR_DISCOVERY__PODS: JSON.stringify(specs), KVR_LOG_LEVEL: 'warn' } }));
     const env = (name: string): Record<string, string> => ({ KVR_NATS: nats.url, KVR_REDIS: redisServer.url, KVR_PARTITIONS: '4', KVR_BLOCK_SIZE: String(BS), KVR_LEASE_TTL_SECONDS: '2', KVR_INSTANCE: name, KVR_LOG_LEVEL: 'warn' });
     const a = await startApp('indexer', ['--grpc', '127.0.0.1:0', '--probe-port', '0'], { env: env('a') });

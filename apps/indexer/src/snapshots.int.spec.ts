@@ -17,7 +17,7 @@ import { IndexerConfig, loadConfig } from '@kvr/config';
 import { EVENTS_STREAM, indexerConsumerName, partitionForPod } from '@kvr/contracts';
 import { SnapshotStore } from '@kvr/jetstream';
 import { createLogger } from '@kvr/telemetry';
-import { compareWithPods, runCli, startApp, startNats, startRedis, startSimFleet, waitFor, type AppProcess, type NatsServerHandle, type RedisServerHandle, type SimFleet } from '@kvr/testing';
+import { compareWithPods, discoveryPodsFor, runCli, startApp, startNats, startRedis, startSimFleet, waitFor, type AppProcess, type NatsServerHandle, type RedisServerHandle, type SimFleet } from '@kvr/testing';
 import { Indexer } from './indexer';
 
 const BS = 16;
@@ -67,10 +67,7 @@ describe('index snapshots and rebuilds on a trimmed stream', () => {
   beforeAll(async () => {
     [nats, redis] = await Promise.all([startNats(), startRedis()]);
     fleet = await startSimFleet({ pods: 2, timeScale: 50, args: ['--num-gpu-blocks', '48', '--block-size', String(BS)] });
-    const specs = fleet.pods.map((p) => {
-      const url = new URL(p.http);
-      return { address: url.hostname, httpPort: Number(url.port), id: p.id, zmqEndpoint: p.zmq, replayEndpoint: p.replay, model: MODEL };
-    });
+    const specs = discoveryPodsFor(fleet.pods, MODEL);
     collector = await startApp('collector', ['--probe-port', '0'], { env: { KVR_NATS: nats.url, KVR_PARTITIONS: String(PARTITIONS), KVR_DISCOVERY__PODS: JSON.stringify(specs), KVR_LOG_LEVEL: 'warn' } });
     const { config } = loadConfig(IndexerConfig, {
       app: 'indexer',

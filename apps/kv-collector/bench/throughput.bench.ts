@@ -9,7 +9,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { encodeKvEventBatch, WIRE_LAYOUTS } from '@kvr/kv-events';
 import { ensureStream } from '@kvr/jetstream';
-import { startApp, startNats, waitFor, type ScenarioRow, type ScenarioSuite } from '@kvr/testing';
+import { discoveryPodsFor, startApp, startNats, waitFor, type ScenarioRow, type ScenarioSuite } from '@kvr/testing';
 
 const PODS = 4;
 const BATCHES_PER_POD = 3_000;
@@ -124,7 +124,7 @@ const suite: ScenarioSuite = {
       const podPublisher = await startPodPublisher();
       children.push({ stop: async () => podPublisher.stop() });
       const pods = podPublisher.pods;
-      const specs = pods.map((p) => ({ address: '127.0.0.1', httpPort: Number(p.id.split(':')[1]), id: p.id, zmqEndpoint: p.zmq, replayEndpoint: p.replay, model: p.model }));
+      const specs = pods.map((p) => discoveryPodsFor([p], p.model)[0]!);
       const collector = await startApp('collector', ['--probe-port', '0'], { env: { KVR_NATS: nats.url, KVR_DISCOVERY__PODS: JSON.stringify(specs), KVR_LOG_LEVEL: 'warn', KVR_PUBLISH__MAX_PENDING_ACKS: String(WINDOW) } });
       children.push(collector);
       const nc = await connect({ servers: nats.url });

@@ -7,5 +7,5 @@ export { runBenchSuite, benchMarkdown, scenarioMarkdown, processCpuSeconds } fro
 export type { BenchCase, BenchSuite, BenchCaseResult, ScenarioRow, ScenarioSuite } from './bench';
 export { createPrng, seededRandom } from './random';
 export type { Prng } from './random';
-export { compareWithPods, indexedBlocks, residentBlocks, startSimFleet } from './sim-fleet';
+export { compareWithPods, discoveryPodsFor, indexedBlocks, residentBlocks, startSimFleet } from './sim-fleet';
 export type { SimFleet, SimPodEndpoints, StartSimFleetOptions } from './sim-fleet';

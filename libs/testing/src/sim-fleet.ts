@@ -58,3 +58,14 @@ export async function compareWithPods(pods: readonly Pick<SimPodEndpoints, 'id' 
   const [truth, indexed] = await Promise.all([residentBlocks(pods), indexedBlocks(index)]);
   return { truth: truth.size, missing: [...truth].filter((k) => !indexed.has(k)).length, extra: [...indexed].filter((k) => !truth.has(k)).length };
 }
+
+/**
+ * The static discovery entries (`KVR_DISCOVERY__PODS`) for pods with an HTTP URL or a
+ * `<host>:<port>` id, as a collector or gateway under test is pointed at them.
+ */
+export function discoveryPodsFor(pods: readonly { id: string; http?: string; zmq: string | null; replay: string | null }[], model: string): { address: string; httpPort: number; id: string; zmqEndpoint: string | null; replayEndpoint: string | null; model: string }[] {
+  return pods.map((p) => {
+    const url = new URL(p.http ?? `http://${p.id}`);
+    return { address: url.hostname, httpPort: Number(url.port), id: p.id, zmqEndpoint: p.zmq, replayEndpoint: p.replay, model };
+  });
+}
