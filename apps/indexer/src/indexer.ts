@@ -9,10 +9,10 @@ import { connect, type NatsConnection, type Msg, type Subscription } from '@nats
 import Redis from 'ioredis';
 import type { Registry } from 'prom-client';
 import { createBlockKeyer, type BlockKeyer } from '@kvr/block-keys';
-import type { IndexerConfig } from '@kvr/config';
+import { redactUrlPassword, type IndexerConfig } from '@kvr/config';
 import { redisKeys, reindexSubject, type PartitionRebuildReport, type ReindexReply, type ReindexRequest } from '@kvr/contracts';
 import { isNotFound, SnapshotStore } from '@kvr/jetstream';
-import { RedisBlockIndex } from '@kvr/kv-index-redis';
+import { checkServerSettings, RedisBlockIndex } from '@kvr/kv-index-redis';
 import type { Logger } from '@kvr/telemetry';
 import { PartitionLeases } from './leases';
 import { createIndexerMetrics, type IndexerMetrics } from './metrics';
@@ -78,6 +78,8 @@ export class Indexer {
       redis.disconnect();
       throw err;
     });
+    const settingsProblem = await checkServerSettings(redis);
+    if (settingsProblem) logger.warn({ redis: redactUrlPassword(config.redis) }, settingsProblem);
     const nc = await connect({ servers: config.nats.split(',').map((s) => s.trim()), name: `indexer ${instance}`, maxReconnectAttempts: -1, reconnectTimeWait: 250, waitOnFirstConnect: true, noAsyncTraces: true });
     try {
       const metrics = createIndexerMetrics(registry);

@@ -1,3 +1,3 @@
 // Public surface of @kvr/kv-index-redis: the Redis backend of the BlockIndex contract.
-export { RedisBlockIndex } from './redis-index';
+export { RedisBlockIndex, checkServerSettings } from './redis-index';
 export type { RedisIndexOptions } from './redis-index';

@@ -5,7 +5,7 @@ import { createBlockKeyer } from '@kvr/block-keys';
 import { vllmBlockStoredEvent } from '@kvr/kv-events/testing';
 import { describeBlockIndexConformance } from '@kvr/kv-index/testing';
 import { startRedis, type RedisServerHandle } from '@kvr/testing';
-import { RedisBlockIndex } from './index';
+import { checkServerSettings, RedisBlockIndex } from './index';
 
 let server: RedisServerHandle;
 let redis: Redis;
@@ -66,5 +66,18 @@ describe('held hash encoding', () => {
     expect((await index.lookup(keyer.keysForTokens(tokens), ['p:1'])).pods[0]!.matchedBlocks).toBe(300);
     const cleared = await index.apply({ kind: 'batch', pod: 'p:1', model: 'm', epoch: 0, seq: 1n, batch: { ts: 1, events: [{ type: 'AllBlocksCleared' }], dataParallelRank: 0 } });
     expect(cleared.evicted).toBe(300);
+  });
+});
+
+describe('server settings', () => {
+  it('warns when hash-max-listpack-value would defeat the encoding sentinel', async () => {
+    const [, original] = (await redis.config('GET', 'hash-max-listpack-value')) as string[];
+    try {
+      expect(await checkServerSettings(redis)).toBeNull();
+      await redis.config('SET', 'hash-max-listpack-value', '300');
+      expect(await checkServerSettings(redis)).toMatch(/hash-max-listpack-value is 300/);
+    } finally {
+      await redis.config('SET', 'hash-max-listpack-value', original ?? '64');
+    }
   });
 });

@@ -26,7 +26,7 @@ import {
   type PodPosition,
   type PodState,
 } from '@kvr/kv-index';
-import { APPLY_SCRIPT, ENCODING_SENTINEL, LOOKUP_SCRIPT, RESTORE_SCRIPT, SPECULATE_SCRIPT } from './scripts';
+import { APPLY_SCRIPT, ENCODING_SENTINEL, ENCODING_SENTINEL_BYTES, LOOKUP_SCRIPT, RESTORE_SCRIPT, SPECULATE_SCRIPT } from './scripts';
 
 export interface RedisIndexOptions {
   readonly redis: Redis;
@@ -289,6 +289,24 @@ export class RedisBlockIndex implements BlockIndex {
   async close(): Promise<void> {
     // The connection belongs to the caller.
   }
+}
+
+/**
+ * A problem with the server's settings for this index, or null. The held hashes rely on a
+ * sentinel value longer than `hash-max-listpack-value`; a server configured above it keeps small
+ * pods' hashes as listpacks, where every lookup field is a linear scan (slow lookups, not wrong
+ * ones). Managed servers often refuse CONFIG: then nothing can be said (null).
+ */
+export async function checkServerSettings(redis: Redis): Promise<string | null> {
+  let reply: string[];
+  try {
+    reply = (await redis.config('GET', 'hash-max-listpack-value')) as string[];
+  } catch {
+    return null;
+  }
+  const value = Number(reply[1]);
+  if (!Number.isFinite(value) || value < ENCODING_SENTINEL_BYTES) return null;
+  return `Redis hash-max-listpack-value is ${value} (≥ ${ENCODING_SENTINEL_BYTES}): pods with up to hash-max-listpack-entries blocks keep compact hashes that every lookup scans field by field; set it below ${ENCODING_SENTINEL_BYTES} (default 64)`;
 }
 
 /** SCAN MATCH treats `*?[]\\` as pattern syntax; pod ids may contain brackets (`[fd00::1]:8000`). */
