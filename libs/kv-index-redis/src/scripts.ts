@@ -161,9 +161,19 @@ local out = {}
 for p = 1, np do
   local pod = ARGV[4 + nk + p]
   local tag = prefix .. ':held:{' .. pod .. '}:'
+  local specKey = prefix .. ':spec:{' .. pod .. '}'
+  -- Most candidates do not hold even the first block: one probe each, before any wide read.
+  local first = false
+  for w = 1, nw do
+    if redis.call('HEXISTS', tag .. ARGV[wbase + 2 * w - 1], keys[1]) == 1 then first = true break end
+  end
+  if not first then
+    local exp = redis.call('ZSCORE', specKey, keys[1])
+    first = exp and tonumber(exp) > now
+  end
   -- best[k]: the best weight among the tiers holding key k (nil: not held).
   local best = {}
-  for w = 1, nw do
+  for w = 1, (first and nw or 0) do
     local weight = tonumber(ARGV[wbase + 2 * w])
     local key = tag .. ARGV[wbase + 2 * w - 1]
     -- Most pods hold blocks on one tier only: asking a missing hash for every key costs more.
@@ -177,12 +187,11 @@ for p = 1, np do
   end
   local matched, score, specs = 0, 0, 0
   local expiries = nil
-  for k = 1, nk do
+  for k = 1, (first and nk or 0) do
     if best[k] then
       matched, score = matched + 1, score + best[k]
     else
       if expiries == nil then
-        local specKey = prefix .. ':spec:{' .. pod .. '}'
         if redis.call('EXISTS', specKey) == 1 then
           expiries = redis.call('ZMSCORE', specKey, unpack(keys, k, nk))
         else
