@@ -164,8 +164,12 @@ for p = 1, np do
   local specKey = prefix .. ':spec:{' .. pod .. '}'
   -- Most candidates do not hold even the first block: one probe each, before any wide read.
   local first = false
+  local present = {}
   for w = 1, nw do
-    if redis.call('HEXISTS', tag .. ARGV[wbase + 2 * w - 1], keys[1]) == 1 then first = true break end
+    if redis.call('HEXISTS', tag .. ARGV[wbase + 2 * w - 1], keys[1]) == 1 then
+      first, present[w] = true, true
+      break
+    end
   end
   if not first then
     local exp = redis.call('ZSCORE', specKey, keys[1])
@@ -177,7 +181,7 @@ for p = 1, np do
     local weight = tonumber(ARGV[wbase + 2 * w])
     local key = tag .. ARGV[wbase + 2 * w - 1]
     -- Most pods hold blocks on one tier only: asking a missing hash for every key costs more.
-    if redis.call('EXISTS', key) == 1 then
+    if present[w] or redis.call('EXISTS', key) == 1 then
       local counts = redis.call('HMGET', key, unpack(keys))
       for k = 1, nk do
         local c = counts[k]
