@@ -45,16 +45,20 @@ function positiveSeconds(value: unknown, fallback: number, flag: string): number
 }
 
 /** Sends one request and gathers the answers until they cover every partition or time runs out. */
-async function gatherReplies(nc: NatsConnection, subject: string, body: string, deadline: number): Promise<ReindexReply[]> {
+async function gatherReplies(nc: NatsConnection, subject: string, body: string, deadline: number): Promise<{ replies: ReindexReply[]; noResponders: boolean }> {
   const inbox = createInbox();
   const replies: ReindexReply[] = [];
+  let noResponders = false;
   const sub = nc.subscribe(inbox);
   const timer = setTimeout(() => sub.unsubscribe(), Math.max(0, deadline - Date.now()));
   nc.publish(subject, body, { reply: inbox });
   try {
     for await (const msg of sub) {
       // The server answers "no responders" (503, no body) when nothing subscribes to the subject.
-      if (msg.data.length === 0 && msg.headers?.code === 503) break;
+      if (msg.data.length === 0 && msg.headers?.code === 503) {
+        noResponders = true;
+        break;
+      }
       replies.push(JSON.parse(new TextDecoder().decode(msg.data)) as ReindexReply);
       const total = replies[0]?.partitions ?? 0;
       const covered = new Set(replies.flatMap((r) => r.rebuilt.filter((p) => !p.error).map((p) => p.partition)));
@@ -64,7 +68,7 @@ async function gatherReplies(nc: NatsConnection, subject: string, body: string, 
     clearTimeout(timer);
     sub.unsubscribe();
   }
-  return replies;
+  return { replies, noResponders };
 }
 
 export async function runReindex(parsed: ParsedCommand, io: CommandIo): Promise<number> {
@@ -77,7 +81,8 @@ export async function runReindex(parsed: ParsedCommand, io: CommandIo): Promise<
   const nc = await connectNats({ servers: addresses.nats.split(','), reconnect: false, timeout: 3_000, name: 'kvctl-reindex' });
   try {
     const subject = reindexSubject(stream);
-    const replies = await gatherReplies(nc, subject, JSON.stringify(model === undefined ? {} : { model }), deadline);
+    const { replies, noResponders } = await gatherReplies(nc, subject, JSON.stringify(model === undefined ? {} : { model }), deadline);
+    if (noResponders) throw new Error(`no indexer listens on ${subject} at ${redactUrlPassword(addresses.nats)} (is one running for stream ${stream}?)`);
     if (replies.length === 0) throw new Error(`no indexer answered on ${subject} at ${redactUrlPassword(addresses.nats)} within ${timeoutSeconds} s (is one running for stream ${stream}?)`);
     const partitions = replies[0]!.partitions;
     const reports = new Map<number, PartitionRebuildReport & { instance: string }>();
