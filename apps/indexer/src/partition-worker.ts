@@ -79,6 +79,11 @@ export class PartitionWorker {
     return this.lease.partition;
   }
 
+  /** True when the pod's events go to this partition (the index holds every partition's pods). */
+  private owns(pod: string): boolean {
+    return partitionForPod(pod, this.deps.settings.partitions) === this.partition;
+  }
+
   /** Starts consuming where the durable consumer stands (created at the stream's start when missing). */
   async start(): Promise<void> {
     const stored = await this.deps.snapshots.info(this.partition).catch(() => null);
@@ -133,6 +138,7 @@ export class PartitionWorker {
     this.closed = true;
     await this.pause();
     await this.queue.catch(() => undefined);
+    // A rebuild that was already past its closed check may have restarted consumption.
     await this.pause();
     // Per-partition series belong to the owner: a replica that gave the partition up must not
     // keep reporting its last lag (the indexer autoscaler sums lag over replicas).
@@ -166,7 +172,7 @@ export class PartitionWorker {
       }
       const pods: PodState[] = [];
       for (const pod of await index.pods()) {
-        if (partitionForPod(pod, settings.partitions) !== this.partition) continue;
+        if (!this.owns(pod)) continue;
         const state = await index.exportPod(pod);
         if (state) pods.push(state);
       }
@@ -227,14 +233,14 @@ export class PartitionWorker {
       const restored = new Set<string>();
       const fence = this.lease.fence;
       for (const state of snapshot?.pods ?? []) {
-        if (!wanted(state.model) || partitionForPod(state.pod, settings.partitions) !== this.partition) continue;
+        if (!wanted(state.model) || !this.owns(state.pod)) continue;
         if ((await index.replacePod(state, { fence })) === 'fenced') return this.fenced(report);
         restored.add(state.pod);
         report.restoredPods++;
         report.restoredBlocks += state.blocks.length;
       }
       for (const pod of await index.pods()) {
-        if (restored.has(pod) || partitionForPod(pod, settings.partitions) !== this.partition) continue;
+        if (restored.has(pod) || !this.owns(pod)) continue;
         if (options.model !== undefined && !wanted((await index.exportPod(pod))?.model ?? null)) continue;
         if ((await index.forgetPod(pod, { fence })) === 'fenced') return this.fenced(report);
         report.forgottenPods++;

@@ -14,19 +14,20 @@
  * lookup script reads several pods' keys, so it needs a standalone Redis for now.
  */
 
-/**
- * Lua shared by the scripts that write one pod (KEYS[2] is the pod's engine hash; `prefix`, `pod`
- * and the `evicted` counter are locals of the including script):
- *   held(tier), specKey      the pod's key names
- *   parse(v)                 `<copies>|<R1>,<R2>` → copies, 'R1,R2'
- *   holders(r, tier, d)      adds d to the pod's entry for r on the tier, deleting it at 0
- *   clear()                  removes every block of the pod, counting lost entries in `evicted`
- */
 /** Field that pins a held hash to the hashtable encoding (see ensureHeld); never a request key. */
 export const ENCODING_SENTINEL = '~';
 /** Length of its value: it must exceed the server's hash-max-listpack-value (64 by default). */
 export const ENCODING_SENTINEL_BYTES = 256;
 
+/**
+ * Lua shared by the scripts that write one pod (KEYS[2] is the pod's engine hash; `prefix`, `pod`
+ * and the `evicted` counter are locals of the including script):
+ *   held(tier), specKey      the pod's key names
+ *   parse(v)                 `<copies>|<R1>,<R2>` → copies, 'R1,R2'
+ *   ensureHeld(tier)         creates the tier's held hash with the encoding sentinel
+ *   holders(r, tier, d)      adds d to the pod's entry for r on the tier, deleting it at 0
+ *   clear()                  removes every block of the pod, counting lost entries in `evicted`
+ */
 const POD_HELPERS = `
 local podTag = '{' .. pod .. '}'
 local function held(tier) return prefix .. ':held:' .. podTag .. ':' .. tier end
