@@ -6,7 +6,8 @@
 // Workload (upstream-spec §5): 8 groups with a ~6,000-token shared prefix each and a ~1,000-token
 // question per request (~7k tokens), non-streamed completions with 1 output token, open loop at
 // 50 then 200 req/s after a warm-up that puts every prefix in some pod's cache.
-import { createPrng, processCpuSeconds, startPipeline, type Pipeline, type ScenarioRow, type ScenarioSuite } from '@kvr/testing';
+import { createPrng, processCpuSeconds, startPipeline, sumSamples, type Pipeline, type ScenarioRow, type ScenarioSuite } from '@kvr/testing';
+import { semconv } from '@kvr/telemetry';
 
 const PODS = 8;
 const MODEL = 'Qwen/Qwen3-32B';
@@ -47,11 +48,7 @@ const PARTS = ['gateway', 'tokenizer', 'indexer', 'load-scorer', 'collector', 's
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
 
 async function fallbacks(gateway: string): Promise<number> {
-  const text = await (await fetch(`${gateway}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith('kvr_gateway_scorer_fallbacks_total'))
-    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+  return sumSamples(await (await fetch(`${gateway}/metrics`)).text(), semconv.METRIC_SCORER_FALLBACKS_TOTAL);
 }
 
 const suite: ScenarioSuite = {

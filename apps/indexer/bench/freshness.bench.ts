@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { semconv } from '@kvr/telemetry';
-import { discoveryPodsFor, startApp, startNats, startRedis, waitFor, type ScenarioRow, type ScenarioSuite } from '@kvr/testing';
+import { discoveryPodsFor, histogramBuckets, startApp, startNats, startRedis, sumSamples, waitFor, type ScenarioRow, type ScenarioSuite } from '@kvr/testing';
 
 const PODS = 8;
 const BATCHES_PER_SECOND_PER_POD = 25;
@@ -24,12 +24,8 @@ interface Buckets {
 }
 
 function histogram(text: string, name: string): Buckets {
-  const rows = [...text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"[^}]*\\} (\\d+)`, 'gm'))].map((m) => ({ le: m[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(m[1]), count: Number(m[2]) }));
+  const rows = histogramBuckets(text, name);
   return { bounds: rows.map((r) => r.le), counts: rows.map((r) => r.count) };
-}
-
-function counter(text: string, name: string): number {
-  return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+(?:\\.\\d+)?(?:e[+-]?\\d+)?)`, 'gm'))].reduce((sum, m) => sum + Number(m[1]), 0);
 }
 
 /** histogram_quantile as Prometheus computes it: linear interpolation inside the bucket reaching q. */
@@ -72,8 +68,7 @@ const suite: ScenarioSuite = {
       stops.unshift(() => indexer.stop());
       const metricsUrl = `${String(indexer.listen['http'])}/metrics`;
       const scrape = async (): Promise<string> => (await fetch(metricsUrl)).text();
-      const appliedBatches = new RegExp(`^${semconv.METRIC_INDEXER_MESSAGES_TOTAL}\\{[^}]*kind="batch"[^}]*outcome="applied"[^}]*\\} (\\d+)`, 'gm');
-      const applied = (text: string): number => [...text.matchAll(appliedBatches)].reduce((n, m) => n + Number(m[1]), 0);
+      const applied = (text: string): number => sumSamples(text, semconv.METRIC_INDEXER_MESSAGES_TOTAL, { kind: 'batch', outcome: 'applied' });
 
       child.stdin.write(`go ${WARMUP_SECONDS + MEASURE_SECONDS}\n`);
       await new Promise((resolve) => setTimeout(resolve, WARMUP_SECONDS * 1000)); // the warm-up is a duration of the workload, not a wait for a condition
@@ -87,7 +82,8 @@ const suite: ScenarioSuite = {
       const after = await scrape();
       const name = semconv.METRIC_INDEXER_EVENT_AGE_SECONDS;
       const ages = { after: histogram(after, name), before: histogram(before, name) };
-      const ops = counter(after, semconv.METRIC_INDEXER_ADMISSIONS_TOTAL) + counter(after, semconv.METRIC_INDEXER_EVICTIONS_TOTAL) - counter(before, semconv.METRIC_INDEXER_ADMISSIONS_TOTAL) - counter(before, semconv.METRIC_INDEXER_EVICTIONS_TOTAL);
+      const blockOps = (text: string): number => sumSamples(text, semconv.METRIC_INDEXER_ADMISSIONS_TOTAL) + sumSamples(text, semconv.METRIC_INDEXER_EVICTIONS_TOTAL);
+      const ops = blockOps(after) - blockOps(before);
       const p50 = quantile(ages.after, ages.before, 0.5) * 1000;
       const p99 = quantile(ages.after, ages.before, 0.99) * 1000;
       return [

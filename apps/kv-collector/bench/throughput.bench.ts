@@ -9,7 +9,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { encodeKvEventBatch, WIRE_LAYOUTS } from '@kvr/kv-events';
 import { ensureStream } from '@kvr/jetstream';
-import { discoveryPodsFor, startApp, startNats, waitFor, type ScenarioRow, type ScenarioSuite } from '@kvr/testing';
+import { discoveryPodsFor, histogramBuckets, startApp, startNats, waitFor, type ScenarioRow, type ScenarioSuite } from '@kvr/testing';
 
 const PODS = 4;
 const BATCHES_PER_POD = 3_000;
@@ -24,7 +24,7 @@ function quantile(sorted: readonly number[], q: number): number {
 
 /** Quantile from a Prometheus histogram's cumulative buckets (upper bound of the bucket reaching q). */
 function histogramQuantile(text: string, name: string, q: number): number {
-  const buckets = [...text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"[^}]*\\} (\\d+)`, 'gm'))].map((m) => ({ le: Number(m[1]), count: Number(m[2]) }));
+  const buckets = histogramBuckets(text, name);
   const total = buckets[buckets.length - 1]?.count ?? 0;
   return buckets.find((b) => b.count >= total * q)?.le ?? Number.NaN;
 }
