@@ -7,14 +7,10 @@
 // value (so a typo fails here, not as a warning in a pod's log), and every probe asks a path the
 // app serves on the port and host it listens on.
 import { kvrApps, configProblems, dockerfileEntry, dockerfileExists, kvrContainers, loadContainerConfig, productImageName, servedGetPaths } from './helm-apps';
-import { container, containerPort, podTemplate, renderChart, workloads, type RenderOptions } from './helm-manifests';
+import { CHART_CI_VARIANTS, container, containerPort, podTemplate, renderChart, workloads, type RenderOptions } from './helm-manifests';
 
-const CI = 'deploy/helm/kv-router/ci';
 const VARIANTS: Record<string, RenderOptions> = {
-  standalone: {},
-  'gateway mode': { valuesFiles: [`${CI}/gateway-mode-values.yaml`] },
-  'external NATS and Redis': { valuesFiles: [`${CI}/external-values.yaml`] },
-  autoscaling: { valuesFiles: [`${CI}/autoscaling-values.yaml`] },
+  ...CHART_CI_VARIANTS,
   'vLLM hpu variant': { valuesFiles: ['deploy/vllm/variants/hpu/router-values.yaml'] },
   'vLLM small variant': { valuesFiles: ['deploy/vllm/variants/small/router-values.yaml'] },
   // Extra settings through each component's `env` map go through the same checks.

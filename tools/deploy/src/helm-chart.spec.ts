@@ -20,6 +20,7 @@ import {
   CHART_DIR,
   NAMESPACE,
   RELEASE,
+  CHART_CI_VARIANTS,
   componentName,
   container,
   containerPort,
@@ -31,17 +32,10 @@ import {
   renderChartError,
   workloads,
   type K8sObject,
-  type RenderOptions,
 } from './helm-manifests';
 import { schemaProblems, unknownFieldProblems } from './helm-schemas';
 
-const CI = 'deploy/helm/kv-router/ci';
-const VARIANTS: Record<string, RenderOptions> = {
-  standalone: {},
-  'gateway mode': { valuesFiles: [`${CI}/gateway-mode-values.yaml`] },
-  'external NATS and Redis': { valuesFiles: [`${CI}/external-values.yaml`] },
-  autoscaling: { valuesFiles: [`${CI}/autoscaling-values.yaml`] },
-};
+const VARIANTS = CHART_CI_VARIANTS;
 const VARIANT_NAMES = Object.keys(VARIANTS);
 
 function render(variant: string): K8sObject[] {

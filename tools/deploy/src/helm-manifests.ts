@@ -40,6 +40,14 @@ function templateArgs(options: RenderOptions): string[] {
   ];
 }
 
+/** The value sets in the chart's `ci/` folder (the ones `helm lint` also reads), by what they show. */
+export const CHART_CI_VARIANTS: Readonly<Record<string, RenderOptions>> = {
+  standalone: {},
+  'gateway mode': { valuesFiles: ['deploy/helm/kv-router/ci/gateway-mode-values.yaml'] },
+  'external NATS and Redis': { valuesFiles: ['deploy/helm/kv-router/ci/external-values.yaml'] },
+  autoscaling: { valuesFiles: ['deploy/helm/kv-router/ci/autoscaling-values.yaml'] },
+};
+
 /** Every YAML document of a multi-document text, empty ones dropped. */
 export function parseManifests(text: string): K8sObject[] {
   const objects: K8sObject[] = [];
