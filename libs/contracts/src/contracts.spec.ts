@@ -100,6 +100,11 @@ describe('message ids and redis keys', () => {
     const keys = redisKeys('fleet-a');
     expect(keys.held('10.0.0.1:8000', 'gpu')).toBe('fleet-a:held:{10.0.0.1:8000}:gpu');
     expect(keys.speculative('10.0.0.1:8000')).toBe('fleet-a:spec:{10.0.0.1:8000}');
+    expect(keys.heldPattern()).toBe('fleet-a:held:*');
+    expect(keys.heldPattern('[fd00::1]:8000')).toBe('fleet-a:held:{\\[fd00::1\\]:8000}:*');
+    expect(keys.speculativePattern('[fd00::1]:8000')).toBe('fleet-a:spec:{\\[fd00::1\\]:8000}');
+    expect(keys.parseHeld(keys.held('[fd00::1]:8000', 'cpu'))).toEqual({ podId: '[fd00::1]:8000', tier: 'cpu' });
+    expect(keys.parseSpeculative(keys.speculative('[fd00::1]:8000'))).toBe('[fd00::1]:8000');
     expect(keys.engine('10.0.0.1:8000')).toBe('fleet-a:eng:{10.0.0.1:8000}');
     expect(keys.pod('10.0.0.1:8000')).toBe('fleet-a:pod:{10.0.0.1:8000}');
     expect(redisKeys().pods()).toBe('kvr:pods');

@@ -30,16 +30,42 @@ export interface RedisKeys {
   pod(podId: string): string;
   pods(): string;
   generation(): string;
+  /** SCAN MATCH pattern of every pod's held hashes, or of one pod's (its id escaped: `[fd00::1]:8000`). */
+  heldPattern(podId?: string): string;
+  /** SCAN MATCH pattern of every pod's speculative set, or of one pod's. */
+  speculativePattern(podId?: string): string;
+  /** SCAN MATCH pattern of every pod's engine map. */
+  enginePattern(): string;
+  /** The pod and tier a held-hash key belongs to. */
+  parseHeld(key: string): { podId: string; tier: string };
+  /** The pod a speculative-set key belongs to. */
+  parseSpeculative(key: string): string;
+}
+
+/** SCAN MATCH treats `*?[]\\` as pattern syntax; pod ids may contain brackets. */
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }
 
 export function redisKeys(prefix: string = DEFAULT_REDIS_PREFIX): RedisKeys {
+  const heldStart = `${prefix}:held:{`;
+  const specStart = `${prefix}:spec:{`;
   return {
-    held: (podId, tier) => `${prefix}:held:{${podId}}:${tier}`,
-    speculative: (podId) => `${prefix}:spec:{${podId}}`,
+    held: (podId, tier) => `${heldStart}${podId}}:${tier}`,
+    speculative: (podId) => `${specStart}${podId}}`,
     engine: (podId) => `${prefix}:eng:{${podId}}`,
     pod: (podId) => `${prefix}:pod:{${podId}}`,
     pods: () => `${prefix}:pods`,
     generation: () => `${prefix}:gen`,
+    heldPattern: (podId) => (podId === undefined ? `${prefix}:held:*` : `${heldStart}${escapeGlob(podId)}}:*`),
+    speculativePattern: (podId) => (podId === undefined ? `${prefix}:spec:*` : `${specStart}${escapeGlob(podId)}}`),
+    enginePattern: () => `${prefix}:eng:*`,
+    parseHeld: (key) => {
+      const body = key.slice(heldStart.length);
+      const close = body.lastIndexOf('}:');
+      return { podId: body.slice(0, close), tier: body.slice(close + 2) };
+    },
+    parseSpeculative: (key) => key.slice(specStart.length, -1),
   };
 }
 

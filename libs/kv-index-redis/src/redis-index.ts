@@ -150,15 +150,15 @@ export class RedisBlockIndex implements BlockIndex {
     if (keys.length === 0) return [];
     const holders: Set<string>[] = keys.map(() => new Set<string>());
     const fields = keys.map(String);
-    for await (const heldKeys of this.scanKeys(`${this.prefix}:held:*`)) {
+    for await (const heldKeys of this.scanKeys(this.keys.heldPattern())) {
       const pipeline = this.redis.pipeline();
       for (const key of heldKeys) pipeline.hmget(key, ...fields);
       const replies = (await pipeline.exec()) ?? [];
       replies.forEach(([err, counts], i) => {
         if (err) throw err;
-        const { pod } = this.parseHeldKey(heldKeys[i] as string);
+        const { podId } = this.keys.parseHeld(heldKeys[i] as string);
         (counts as (string | null)[]).forEach((count, k) => {
-          if (Number(count) > 0) holders[k]!.add(pod);
+          if (Number(count) > 0) holders[k]!.add(podId);
         });
       });
     }
@@ -168,13 +168,6 @@ export class RedisBlockIndex implements BlockIndex {
   async speculativeInsert(keys: readonly bigint[], pod: string, ttlMs: number): Promise<void> {
     if (keys.length === 0) return;
     await this.redis.kvrSpeculate(this.prefix, pod, String(this.now() + ttlMs), String(Math.max(1, Math.ceil(ttlMs))), ...this.tierArgs, ...keys.map(String));
-  }
-
-  /** `P:held:{<pod>}:<tier>` → pod and tier. */
-  private parseHeldKey(key: string): { pod: string; tier: string } {
-    const body = key.slice(`${this.prefix}:held:{`.length);
-    const close = body.lastIndexOf('}:');
-    return { pod: body.slice(0, close), tier: body.slice(close + 2) };
   }
 
   async position(pod: string): Promise<PodPosition | null> {
@@ -195,10 +188,9 @@ export class RedisBlockIndex implements BlockIndex {
   async dump(options: { pod?: string; limit?: number } = {}): Promise<IndexEntry[]> {
     const out: IndexEntry[] = [];
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
-    const podPattern = options.pod === undefined ? '*' : `{${escapeGlob(options.pod)}}`;
-    for await (const heldKeys of this.scanKeys(`${this.prefix}:held:${podPattern}:*`)) {
+    for await (const heldKeys of this.scanKeys(this.keys.heldPattern(options.pod))) {
       for (const key of heldKeys) {
-        const { pod, tier } = this.parseHeldKey(key);
+        const { podId: pod, tier } = this.keys.parseHeld(key);
         if (options.pod !== undefined && pod !== options.pod) continue;
         for (const [requestKey, count] of Object.entries(await this.redis.hgetall(key))) {
           if (requestKey === ENCODING_SENTINEL) continue;
@@ -207,11 +199,10 @@ export class RedisBlockIndex implements BlockIndex {
         }
       }
     }
-    const specPrefix = `${this.prefix}:spec:{`;
     const now = this.now();
-    for await (const specKeys of this.scanKeys(`${this.prefix}:spec:${podPattern}`)) {
+    for await (const specKeys of this.scanKeys(this.keys.speculativePattern(options.pod))) {
       for (const key of specKeys) {
-        const pod = key.slice(specPrefix.length, -1);
+        const pod = this.keys.parseSpeculative(key);
         if (options.pod !== undefined && pod !== options.pod) continue;
         for (const requestKey of await this.redis.zrangebyscore(key, `(${now}`, '+inf')) {
           if (out.length >= limit) return out;
@@ -225,7 +216,7 @@ export class RedisBlockIndex implements BlockIndex {
   async stats(): Promise<IndexStats> {
     const requestKeys = new Set<string>();
     let entries = 0;
-    for await (const heldKeys of this.scanKeys(`${this.prefix}:held:*`)) {
+    for await (const heldKeys of this.scanKeys(this.keys.heldPattern())) {
       for (const key of heldKeys) {
         for (const field of await this.redis.hkeys(key)) {
           if (field === ENCODING_SENTINEL) continue;
@@ -236,13 +227,13 @@ export class RedisBlockIndex implements BlockIndex {
     }
     let engineKeys = 0;
     let pods = 0;
-    for await (const keys of this.scanKeys(`${this.prefix}:eng:*`)) {
+    for await (const keys of this.scanKeys(this.keys.enginePattern())) {
       pods += keys.length;
       for (const key of keys) engineKeys += await this.redis.hlen(key);
     }
     let speculativeEntries = 0;
     const now = this.now();
-    for await (const keys of this.scanKeys(`${this.prefix}:spec:*`)) {
+    for await (const keys of this.scanKeys(this.keys.speculativePattern())) {
       for (const key of keys) speculativeEntries += await this.redis.zcount(key, `(${now}`, '+inf');
     }
     return { requestKeys: requestKeys.size, entries, pods, engineKeys, speculativeEntries };
@@ -307,11 +298,6 @@ export async function checkServerSettings(redis: Redis): Promise<string | null> 
   const value = Number(reply[1]);
   if (!Number.isFinite(value) || value < ENCODING_SENTINEL_BYTES) return null;
   return `Redis hash-max-listpack-value is ${value} (≥ ${ENCODING_SENTINEL_BYTES}): pods with up to hash-max-listpack-entries blocks keep compact hashes that every lookup scans field by field; set it below ${ENCODING_SENTINEL_BYTES} (default 64)`;
-}
-
-/** SCAN MATCH treats `*?[]\\` as pattern syntax; pod ids may contain brackets (`[fd00::1]:8000`). */
-function escapeGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }
 
 /** `<copies>|<R1>,<R2>` → request keys. */
