@@ -35,6 +35,18 @@ else
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+"${sudo[@]}" apt-get update -qq || echo "apt-get update failed; trying the install with the package lists at hand" >&2
+if "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
+  echo "installed: ${missing[*]}" >&2
+  exit 0
+fi
+# One package the distribution lacks must not keep the others out: install them one by one.
+failed=()
+for package in "${missing[@]}"; do
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "$package" >/dev/null 2>&1 || failed+=("$package")
+done
+if [[ ${#failed[@]} -gt 0 ]]; then
+  echo "could not install: ${failed[*]}" >&2
+  exit 1
+fi
 echo "installed: ${missing[*]}" >&2

@@ -41,4 +41,27 @@ describe('kvr demo', () => {
       rmSync(out, { recursive: true, force: true });
     }
   }, 180_000);
+
+  it('says so and runs on the in-memory index and an in-process bus when redis-server and nats-server cannot be had', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'kvr-demo-'));
+    try {
+      const args = ['demo', '--pods', '2', '--groups', '3', '--prompts-per-group', '2', '--system-prompt-len', '320', '--question-len', '64', '--output-len', '4', '--rates', '4', '--stage-seconds', '3', '--warmup-rate', '6', '--out', out];
+      // The binaries are looked up as everywhere else: an override that points nowhere is a missing server.
+      const missing = { KVR_REDIS_SERVER_BIN: join(out, 'no-redis-server'), KVR_NATS_SERVER_BIN: join(out, 'no-nats-server') };
+      const result = await runCli('kvr', args, missing, 170_000);
+      expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(result.stderr).toMatch(/redis-server not found/);
+      expect(result.stderr).toMatch(/nats-server not found/);
+      expect(result.stderr).toMatch(/in-memory index and an in-process bus/);
+      const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Report;
+      expect(report.setup['backends']).toEqual({ bus: 'in-process', index: 'memory' });
+      expect(report.setup['index']).toMatch(/^in memory/);
+      expect(report.runs.map((r) => r.mode)).toEqual(['rr', 'precise']);
+      for (const run of report.runs) for (const stage of run.stages) expect(stage.failed).toBe(0);
+      const [rr, precise] = report.summaries;
+      expect(precise!.prefixHitRate).toBeGreaterThan(rr!.prefixHitRate);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 180_000);
 });

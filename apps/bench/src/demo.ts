@@ -9,7 +9,7 @@
  * of 73 % of the fleet's KV capacity — with 40 groups instead of 150, the pods get 40 × 12,000 /
  * (0.73 × 8 × 64) ≈ 1,284 blocks each. The sims' latency model is unchanged (H100-like).
  */
-import { startPipeline } from '@kvr/local-servers';
+import { resolveBackend, startPipeline, type PipelineBackend } from '@kvr/local-servers';
 import { summaryTable } from '@kvr/loadgen';
 import { EXIT_CONFIG, helpText, parseCommand, UsageError, type CommandSpec, type ParsedValues } from '@kvr/runtime';
 import { createLogger } from '@kvr/telemetry';
@@ -27,6 +27,7 @@ export const demoSpec: CommandSpec = {
   options: {
     pods: { type: 'string', description: 'Simulated pods (default 8)', placeholder: 'N' },
     modes: { type: 'string', description: `Routing modes to compare, in order: ${MODES.join(', ')} (default rr,precise)`, placeholder: 'M1,M2' },
+    backend: { type: 'string', description: 'servers (redis-server + nats-server), in-process (in-memory index, in-process bus) or auto: servers when both are installed (default auto)', placeholder: 'B' },
     ...WORKLOAD_OPTIONS,
   },
   details: 'Writes out/report.md, out/report.json, out/ttft.svg and out/throughput.svg. Takes about 5 minutes on 2 cores.',
@@ -39,13 +40,20 @@ async function run(values: ParsedValues): Promise<number> {
   const modes = (typeof values['modes'] === 'string' ? values['modes'] : 'rr,precise').split(',').map((m) => m.trim());
   if (!(Number.isInteger(pods) && pods >= 1)) throw new UsageError(`--pods must be a positive integer, got "${String(values['pods'])}"`);
   for (const mode of modes) if (!(MODES as readonly string[]).includes(mode)) throw new UsageError(`unknown mode "${mode}"; modes: ${MODES.join(', ')}`);
+  const requested = typeof values['backend'] === 'string' ? values['backend'] : 'auto';
+  if (!['auto', 'servers', 'in-process'].includes(requested)) throw new UsageError(`--backend must be auto, servers or in-process, got "${requested}"`);
+  const { backend, reason } = resolveBackend(requested as PipelineBackend | 'auto');
+  if (reason) process.stderr.write(`demo: redis-server and nats-server are needed for the full stack and are not both here: ${reason}\ndemo: running on the standalone stack instead: an in-memory index and an in-process bus (one indexer, nothing shared or kept)\n`);
   const p = settings.params;
   const blocks = Math.ceil((p.groups * (p.systemPromptLen + p.promptsPerGroup * p.questionLen)) / (WORKING_SET_SHARE * pods * 64));
   process.stderr.write(`demo: building the workload (${p.groups} groups × ${p.promptsPerGroup} prompts of ${p.systemPromptLen} + ${p.questionLen} tokens)\n`);
   const tokenizer = await loadTokenizer(settings.model);
   const workload = await buildWorkload(settings, tokenizer);
-  process.stderr.write(`demo: starting Redis, NATS JetStream, ${pods} simulated pods (${blocks} KV blocks each), collector, indexer, tokenizer, load-scorer, gateway\n`);
+  const services = backend === 'servers' ? 'Redis, NATS JetStream, ' : '';
+  const eventPath = backend === 'servers' ? 'collector, indexer' : 'standalone indexer (in-process bus, in-memory index)';
+  process.stderr.write(`demo: starting ${services}${pods} simulated pods (${blocks} KV blocks each), ${eventPath}, tokenizer, load-scorer, gateway\n`);
   const pipeline = await startPipeline({
+    backend,
     env: { KVR_NO_BUILD: '1' },
     pods,
     model: settings.model,
@@ -63,7 +71,7 @@ async function run(values: ParsedValues): Promise<number> {
     const podUrls = pipeline.pods.map((pod) => pod.http);
     // Modes with a differently weighted gateway get their own, on the same services and pods.
     const gatewayWith = async (weights: Record<string, string>): Promise<AppProcess> => {
-      const gateway = await startApp('gateway', ['--port', '0', '--tokenizer', pipeline.tokenizer, '--indexer', pipeline.indexers[0] as string, '--load-scorer', pipeline.loadScorer, '--redis', pipeline.redis], {
+      const gateway = await startApp('gateway', ['--port', '0', '--tokenizer', pipeline.tokenizer, '--indexer', pipeline.indexers[0] as string, '--load-scorer', pipeline.loadScorer, `--redis=${pipeline.redis}`], {
         env: { KVR_NO_BUILD: '1', KVR_LOG_LEVEL: 'error', KVR_DISCOVERY__PODS: pipeline.discoveryPods, KVR_REDIS_PREFIX: `kvr-${Object.values(weights).join('-')}`, ...weights },
       });
       extraGateways.push(gateway);
@@ -95,8 +103,9 @@ async function run(values: ParsedValues): Promise<number> {
       workload: `shared_prefix: ${p.groups} groups × ${p.promptsPerGroup} prompts, ${p.systemPromptLen} + ${p.questionLen} tokens, ${p.outputLen} output tokens, seed ${p.seed}`,
       workingSet: `${workload.workingSetTokens} tokens = ${((workload.workingSetTokens / (pods * blocks * 64)) * 100).toFixed(0)} % of the fleet's KV capacity`,
       ladder: settings.stages.map((s) => `${s.rate} req/s × ${s.durationS} s`).join(', '),
-      index: 'Redis (redis-server on this machine)',
-      bus: 'NATS JetStream (nats-server -js on this machine)',
+      backends: pipeline.backends,
+      index: pipeline.backends.index === 'redis' ? 'Redis (redis-server on this machine)' : 'in memory (standalone indexer: redis-server was not available)',
+      bus: pipeline.backends.bus === 'nats-jetstream' ? 'NATS JetStream (nats-server -js on this machine)' : 'in-process (standalone indexer: nats-server was not available)',
       modes: modes.join(', '),
       rr: 'requests sent to the pods in turn (Kubernetes Service stand-in)',
       random: 'a pod at random',

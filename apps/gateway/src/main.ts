@@ -9,7 +9,7 @@ import { Forwarder } from './forwarder';
 import { Gateway } from './gateway';
 import { startHttpServer } from './http';
 import { createGatewayMetrics } from './metrics';
-import { SharedNoHitLru } from './no-hit-lru';
+import { LocalNoHitLru, SharedNoHitLru } from './no-hit-lru';
 import { PodCatalog } from './pod-catalog';
 import { IndexerClient, ScorerClient } from './remote';
 import { Router } from './router';
@@ -26,7 +26,7 @@ export const gatewaySpec: CommandSpec = {
     tokenizer: { type: 'string', description: 'Tokenizer service: unix:///path or host:port', placeholder: 'TARGET' },
     indexer: { type: 'string', description: 'Indexer gRPC address (default 127.0.0.1:50051)', placeholder: 'ADDR' },
     'load-scorer': { type: 'string', description: 'Load-scorer gRPC address (default 127.0.0.1:50052)', placeholder: 'ADDR' },
-    redis: { type: 'string', description: 'Redis URL of the shared no-hit-LRU state (default redis://127.0.0.1:6379)', placeholder: 'URL' },
+    redis: { type: 'string', description: 'Redis URL of the shared no-hit-LRU state (default redis://127.0.0.1:6379; --redis= for none: state local to this replica)', placeholder: 'URL' },
   },
   details: 'Prints {"event":"ready","app":"gateway","listen":{"http":"http://…"}} once it serves. Pods come from the discovery section of the config (KVR_DISCOVERY__PODS for a static list).',
 };
@@ -54,16 +54,21 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
   const indexerAdmin = new IndexerClient(config.indexer);
   const loadScorer = new ScorerClient(config.loadScorer);
   // Fail fast while Redis is away (the LRU falls back to its local copy) and reconnect quickly.
-  const redis = new Redis(config.redis, {
+  // No Redis configured: the state stays in this process.
+  const redis = config.redis === '' ? null : new Redis(config.redis, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     connectTimeout: 1_000,
     retryStrategy: (times) => Math.min(100 * times, 1_000),
     lazyConnect: true,
   });
-  redis.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
-  redis.connect().catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'redis not reachable yet; no-hit-LRU runs on its local copy until it is'));
-  const lru = new SharedNoHitLru(redis, config.redisPrefix);
+  if (redis) {
+    redis.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
+    redis.connect().catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'redis not reachable yet; no-hit-LRU runs on its local copy until it is'));
+  } else {
+    logger.info('no Redis configured: the no-hit-LRU state is local to this replica');
+  }
+  const lru = redis ? new SharedNoHitLru(redis, config.redisPrefix) : new LocalNoHitLru();
   const router = new Router({ config, catalog, tokenizer, indexer, indexerAdmin, loadScorer, lru, metrics, logger });
   const forwarder = new Forwarder({ maxRetries: config.maxRetries, headersTimeoutMs: config.upstreamHeadersTimeoutMs, retryAfterSeconds: config.retryAfterSeconds, metrics, logger, catalog });
   // Connect the channels before taking traffic, so that the first requests do not spend their
@@ -85,7 +90,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
       indexer.close();
       indexerAdmin.close();
       loadScorer.close();
-      redis.disconnect();
+      redis?.disconnect();
     },
   };
 }

@@ -1,6 +1,6 @@
 import { noHitLruKeys } from '@kvr/contracts';
 import type Redis from 'ioredis';
-import { SharedNoHitLru } from './no-hit-lru';
+import { LocalNoHitLru, SharedNoHitLru } from './no-hit-lru';
 
 /** The two commands the LRU sends, recorded; each answers what the test set or fails when `down`. */
 function fakeRedis(order: string[] = []) {
@@ -69,5 +69,15 @@ describe('SharedNoHitLru', () => {
     await lru.touch('b');
     await lru.touch('c');
     expect(lru.localOrder()).toEqual(['b', 'c']);
+  });
+});
+
+describe('LocalNoHitLru', () => {
+  it('keeps the order in the process: least recently chosen first, bounded', async () => {
+    const lru = new LocalNoHitLru(3);
+    expect(await lru.order()).toEqual([]);
+    for (const pod of ['a', 'b', 'c', 'a', 'd']) await lru.touch(pod);
+    expect(await lru.order()).toEqual(['c', 'a', 'd']);
+    expect(lru.localOrder()).toEqual(['c', 'a', 'd']);
   });
 });

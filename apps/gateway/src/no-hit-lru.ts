@@ -15,7 +15,39 @@ if excess > 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, excess - 1) end
 return n
 `;
 
-export class SharedNoHitLru {
+/** The scorer's view of the no-hit-LRU state, wherever it lives. */
+export interface NoHitLru {
+  /** Pods chosen for cold requests, least recently first. Rejects when the shared state fails. */
+  order(): Promise<string[]>;
+  /** The order the scorer falls back to when `order` fails. */
+  localOrder(): string[];
+  /** Marks `pod` as the most recently chosen for a cold request. */
+  touch(pod: string): Promise<void>;
+}
+
+/** Most pods remembered. */
+const CAPACITY = 1024;
+
+/** In this process only: for a gateway without Redis (one replica, or the standalone stack). */
+export class LocalNoHitLru implements NoHitLru {
+  private local: string[] = [];
+
+  constructor(private readonly capacity = CAPACITY) {}
+
+  async order(): Promise<string[]> {
+    return this.local;
+  }
+
+  localOrder(): string[] {
+    return this.local;
+  }
+
+  async touch(pod: string): Promise<void> {
+    this.local = [...this.local.filter((p) => p !== pod), pod].slice(-this.capacity);
+  }
+}
+
+export class SharedNoHitLru implements NoHitLru {
   private readonly keys: { lru: string; counter: string };
   /** Last order read or written, oldest first: what the scorer uses when Redis fails. */
   private local: string[] = [];
@@ -23,7 +55,7 @@ export class SharedNoHitLru {
   constructor(
     private readonly redis: Redis,
     prefix: string,
-    private readonly capacity = 1024,
+    private readonly capacity = CAPACITY,
   ) {
     this.keys = noHitLruKeys(prefix);
   }

@@ -28,7 +28,7 @@ import type { GatewayConfig } from '@kvr/config';
 import type { ScoreResponse__Output } from '@kvr/contracts';
 import { badRequest, noPod, unknownModel } from './errors';
 import type { GatewayMetrics } from './metrics';
-import type { SharedNoHitLru } from './no-hit-lru';
+import type { NoHitLru } from './no-hit-lru';
 import type { Candidates, PodCatalog } from './pod-catalog';
 import { grpcFailureReason, type IndexerClient, type ScorerClient } from './remote';
 import { completionPrompt, type ChatCompletionRequest, type CompletionRequest, type RequestKind } from './requests';
@@ -59,7 +59,7 @@ export interface RouterDeps {
   readonly indexer: ScorerClient;
   readonly indexerAdmin: IndexerClient;
   readonly loadScorer: ScorerClient;
-  readonly lru: SharedNoHitLru;
+  readonly lru: NoHitLru;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
 }

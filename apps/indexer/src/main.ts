@@ -1,7 +1,13 @@
-import { IndexerConfig } from '@kvr/config';
+import { ConfigError, IndexerConfig } from '@kvr/config';
+import { DiscoveryConfigError } from '@kvr/discovery';
 import { announceReady, loadAppConfig, runAppCommand, startAdminServer, type CommandSpec, type FlagTarget, type ParsedValues } from '@kvr/runtime';
 import { createLogger, createMetricsRegistry, startTracing } from '@kvr/telemetry';
 import { Indexer } from './indexer';
+import { StandaloneIndexer } from './standalone';
+
+/** What carries the events and holds the index, named by /ready. */
+const DISTRIBUTED_BACKENDS = { bus: 'nats-jetstream', index: 'redis' };
+const STANDALONE_BACKENDS = { bus: 'in-process', index: 'memory' };
 
 const APP = 'indexer';
 
@@ -15,8 +21,11 @@ export const indexerSpec: CommandSpec = {
     grpc: { type: 'string', description: 'gRPC listen host:port (default 127.0.0.1:50051; port 0 picks one)', placeholder: 'ADDR' },
     partitions: { type: 'string', description: 'Partitions of the events stream (default 8; as the collectors)', placeholder: 'N' },
     'probe-port': { type: 'string', description: 'HTTP port for /health, /ready, /metrics (default 8092; 0 picks one)', placeholder: 'N' },
+    standalone: { type: 'boolean', description: "No NATS, no Redis: subscribe to the pods' events in this process into an in-memory index (one replica; nothing kept across restarts)" },
+    'pods-file': { type: 'string', description: 'Standalone: discover pods from this YAML/JSON file (watched)', placeholder: 'PATH' },
   },
-  details: 'Prints {"event":"ready","app":"indexer","listen":{"grpc":"host:port","http":"http://…"}} once it serves.',
+  details:
+    'Prints {"event":"ready","app":"indexer","listen":{"grpc":"host:port","http":"http://…"}} once it serves; /ready names the backends (bus, index). Standalone mode takes its pods from the discovery settings (KVR_DISCOVERY__PODS, --pods-file, or Kubernetes) as the collector does.',
 };
 
 const FLAGS: Record<string, FlagTarget> = {
@@ -25,18 +34,41 @@ const FLAGS: Record<string, FlagTarget> = {
   grpc: { path: ['grpc'] },
   partitions: { path: ['partitions'], number: true },
   'probe-port': { path: ['probePort'], number: true },
+  'pods-file': { path: ['discovery', 'file'] },
 };
 
 async function start(values: ParsedValues): Promise<{ stop(): Promise<void> }> {
-  const { config, logger } = loadAppConfig(IndexerConfig, { app: APP, values, flags: FLAGS });
+  const { config, logger } = loadAppConfig(IndexerConfig, {
+    app: APP,
+    values,
+    flags: FLAGS,
+    adjust: (overrides) => {
+      if (values['standalone'] === true) overrides['standalone'] = true;
+      // A pods file also chooses the file source.
+      if (typeof values['pods-file'] === 'string') (overrides['discovery'] as Record<string, unknown>)['kind'] = 'file';
+    },
+  });
   const tracing = startTracing(APP);
   const registry = createMetricsRegistry({ app: APP });
-  const indexer = await Indexer.start(config, logger, registry);
-  const admin = await startAdminServer({ host: config.probeHost, port: config.probePort, registry, ready: () => ({ ok: true, details: { partitions: indexer.ownedPartitions } }) });
-  announceReady(APP, { grpc: indexer.grpcAddress, http: admin.url });
+  let service: { grpcAddress: string; stop(): Promise<void>; details(): Record<string, unknown> };
+  try {
+    if (config.standalone) {
+      const standalone = await StandaloneIndexer.start(config, logger, registry);
+      service = { grpcAddress: standalone.grpcAddress, stop: () => standalone.stop(), details: () => ({ pods: standalone.podCount }) };
+    } else {
+      const indexer = await Indexer.start(config, logger, registry);
+      service = { grpcAddress: indexer.grpcAddress, stop: () => indexer.stop(), details: () => ({ partitions: indexer.ownedPartitions }) };
+    }
+  } catch (err) {
+    await tracing.shutdown();
+    if (err instanceof DiscoveryConfigError) throw new ConfigError(APP, err.problems.map((p) => `discovery: ${p}`));
+    throw err;
+  }
+  const admin = await startAdminServer({ host: config.probeHost, port: config.probePort, registry, ready: () => ({ ok: true, details: { ...service.details(), backends: config.standalone ? STANDALONE_BACKENDS : DISTRIBUTED_BACKENDS } }) });
+  announceReady(APP, { grpc: service.grpcAddress, http: admin.url });
   return {
     async stop() {
-      await indexer.stop();
+      await service.stop();
       await admin.close();
       await tracing.shutdown();
     },

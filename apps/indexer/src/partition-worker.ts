@@ -15,6 +15,7 @@ import { fromHeaders, isNotFound, type SnapshotInfo, type SnapshotStore } from '
 import type { BlockIndex, IndexSnapshot, PodState } from '@kvr/kv-index';
 import type { Logger } from '@kvr/telemetry';
 import type { Lease } from './leases';
+import { recordApplied } from './applied';
 import { parseStreamMessage } from './messages';
 import type { IndexerMetrics } from './metrics';
 
@@ -315,18 +316,8 @@ export class PartitionWorker {
     metrics.lag.set(this.labels, m.info.pending);
     switch (result.outcome) {
       case 'applied':
-        if (parsed.message.kind === 'batch') metrics.eventAge.observe(Math.max(0, Date.now() / 1000 - parsed.message.batch.ts));
-        if (acceptGap && parsed.message.kind === 'batch') {
-          metrics.acceptedGaps.inc();
-          logger.warn({ pod: parsed.message.pod, seq: parsed.message.seq.toString() }, 'batch applied after a gap: pod cleared first');
-        }
-        metrics.admissions.inc(result.admitted);
-        metrics.evictions.inc(result.evicted);
-        if (result.unknownParents > 0) metrics.unknownParents.inc(result.unknownParents);
-        if (result.blockSizeMismatches > 0) {
-          metrics.blockSizeMismatches.inc(result.blockSizeMismatches);
-          logger.warn({ pod: parsed.message.pod, count: result.blockSizeMismatches }, 'events with another block size than configured: request keys will not match');
-        }
+        // After the redelivery limit an early batch is applied as a gap.
+        recordApplied(metrics, logger, parsed.message, result, acceptGap);
         m.ack();
         return;
       case 'duplicate':

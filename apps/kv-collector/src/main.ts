@@ -1,9 +1,9 @@
 import { CollectorConfig, ConfigError } from '@kvr/config';
-import { DiscoveryConfigError } from '@kvr/discovery';
+import { startJetStreamCollector, type Collector } from '@kvr/collector';
+import { DiscoveryConfigError, podSourceFromSettings } from '@kvr/discovery';
 import { StreamConfigConflictError } from '@kvr/jetstream';
 import { announceReady, loadAppConfig, runAppCommand, startAdminServer, type CommandSpec, type FlagTarget, type ParsedValues } from '@kvr/runtime';
 import { createLogger, createMetricsRegistry, startTracing } from '@kvr/telemetry';
-import { Collector } from './collector';
 
 const APP = 'collector';
 
@@ -43,7 +43,7 @@ async function start(values: ParsedValues): Promise<{ stop(): Promise<void> }> {
   const registry = createMetricsRegistry({ app: APP });
   let collector: Collector;
   try {
-    collector = await Collector.start(config, logger, registry);
+    collector = await startJetStreamCollector(config, logger, registry, podSourceFromSettings(config.discovery, logger.child({ component: 'discovery' })));
   } catch (err) {
     // A conflicting stream or an invalid pod list is a configuration problem: exit 2 with the list.
     await tracing.shutdown();

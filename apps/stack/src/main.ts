@@ -5,7 +5,7 @@
  * started the way a user starts it (`kvr <app>`), ready by its ready line.
  */
 import { runAppCommand, UsageError, type CommandSpec, type ParsedValues } from '@kvr/runtime';
-import { startPipeline, type Pipeline } from '@kvr/local-servers';
+import { resolveBackend, startPipeline, type Pipeline, type PipelineBackend } from '@kvr/local-servers';
 import { createLogger, type Logger } from '@kvr/telemetry';
 
 const APP = 'up';
@@ -23,12 +23,14 @@ export const upSpec: CommandSpec = {
     port: { type: 'string', description: 'Port of the (first) gateway (default 0: a free one, printed)', placeholder: 'N' },
     'no-replay': { type: 'boolean', description: 'Pods without a replay socket, as in the reference deployment' },
     'log-level': { type: 'string', description: 'Log level of the services (default warn)', placeholder: 'LEVEL' },
+    backend: { type: 'string', description: 'servers (redis-server + nats-server -js), in-process (standalone indexer: in-memory index, in-process bus; no collector) or auto: servers when both are installed (default auto)', placeholder: 'B' },
   },
   details: [
     'Prints one line when everything is up:',
     '{"event":"ready","app":"up","gateway":"http://…","gateways":[…],"pods":[{"id","http","zmq","replay"}…],"nats":"nats://…","redis":"redis://…",',
     '"tokenizer":"unix://…","collector":"http://…","indexer":"host:port","indexers":[…],"loadScorer":"host:port","listen":{…the same…}}',
-    'and runs until SIGINT/SIGTERM, then stops everything it started.',
+    'and runs until SIGINT/SIGTERM, then stops everything it started. "backends":{"bus","index"} says what it runs on;',
+    'on the in-process backend there is no nats, redis or collector.',
   ].join('\n'),
 };
 
@@ -40,9 +42,14 @@ function positiveInt(values: ParsedValues, name: string, fallback: number): numb
   return value;
 }
 
+const BACKENDS = ['auto', 'servers', 'in-process'];
+
 async function start(values: ParsedValues, logger: Logger): Promise<{ stop(): Promise<void> }> {
   const gatewayPort = typeof values['port'] === 'string' ? Number(values['port']) : 0;
+  const { backend, reason } = resolveBackend((typeof values['backend'] === 'string' ? values['backend'] : 'auto') as PipelineBackend | 'auto');
+  if (reason) logger.warn({ reason }, 'redis-server or nats-server missing: starting the standalone stack (in-memory index, in-process bus)');
   const pipeline: Pipeline = await startPipeline({
+    backend,
     pods: positiveInt(values, 'pods', 4),
     partitions: positiveInt(values, 'partitions', 8),
     timeScale: typeof values['time-scale'] === 'string' ? Number(values['time-scale']) : 1,
@@ -79,6 +86,9 @@ export function main(argv: readonly string[]): Promise<number | undefined> {
       positiveInt(values, 'replicas-indexer', 1);
       const port = values['port'];
       if (typeof port === 'string' && !(Number.isInteger(Number(port)) && Number(port) >= 0 && Number(port) <= 65535)) throw new UsageError(`--port must be 0..65535, got "${port}"`);
+      const backend = values['backend'];
+      if (typeof backend === 'string' && !BACKENDS.includes(backend)) throw new UsageError(`--backend must be ${BACKENDS.join(', ')}; got "${backend}"`);
+      if (backend === 'in-process' && positiveInt(values, 'replicas-indexer', 1) > 1) throw new UsageError('--replicas-indexer: the in-process backend runs one indexer');
       const scale = values['time-scale'];
       if (typeof scale === 'string' && !(Number(scale) > 0)) throw new UsageError(`--time-scale must be a positive number, got "${scale}"`);
     },

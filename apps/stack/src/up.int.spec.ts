@@ -75,4 +75,43 @@ describe('kvr up', () => {
       if (!stopped) await up.stop();
     }
   });
+
+  it('--backend in-process: no servers and no collector; the gateway routes on the standalone index', async () => {
+    const up = await startApp('up', ['--pods', '2', '--time-scale', '20', '--backend', 'in-process'], { timeoutMs: 120_000 });
+    const line = up.listen as unknown as StackLine & { backends: unknown };
+    let stopped = false;
+    try {
+      expect(line.backends).toEqual({ bus: 'in-process', index: 'memory' });
+      expect(line).not.toHaveProperty('nats');
+      expect(line).not.toHaveProperty('redis');
+      expect(line).not.toHaveProperty('collector');
+      const prompt = `${'The quick brown fox jumps over the lazy dog. '.repeat(40)}Question one?`;
+      const send = async (text: string): Promise<string | null> => {
+        const res = await fetch(`${line.gateway}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'Qwen/Qwen3-32B', prompt: text, max_tokens: 2 }) });
+        expect(res.status).toBe(200);
+        await res.text();
+        return res.headers.get('x-kvr-pod');
+      };
+      const first = await send(prompt);
+      // Once the pod's events are in the standalone index, kvctl sees the prefix there.
+      const lookup = await waitFor(
+        async () => {
+          const result = await runCli('kvctl', ['lookup', '--indexer', line.indexer, '--model', 'Qwen/Qwen3-32B', '--prompt', prompt, '--json']);
+          if (result.code !== 0) throw new Error(result.stderr);
+          const response = JSON.parse(result.stdout) as { request_blocks: number; pods: { pod: string; matched_blocks: number; speculative_blocks: number }[] };
+          const held = response.pods.find((p) => p.pod === first);
+          return held && held.matched_blocks === response.request_blocks && held.speculative_blocks === 0 ? response : undefined;
+        },
+        { what: "the first request's blocks in the standalone index", timeoutMs: 30_000 },
+      );
+      expect(lookup.request_blocks).toBeGreaterThan(3);
+      // A sibling with the same long prefix goes where that prefix is.
+      expect(await send(`${'The quick brown fox jumps over the lazy dog. '.repeat(40)}Question two?`)).toBe(first);
+      expect(await up.stop(30_000)).toBe(0);
+      stopped = true;
+      for (const url of [line.pods[0]!.http, line.gateway, `http://${line.indexer}`]) expect(await portOpen(url)).toBe(false);
+    } finally {
+      if (!stopped) await up.stop();
+    }
+  });
 });

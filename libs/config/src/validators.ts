@@ -3,17 +3,18 @@ import { registerDecorator, type ValidationOptions } from 'class-validator';
 /**
  * A URL whose scheme is one of `schemes` (without the colon), e.g. `IsServiceUrl(['nats', 'tls'])`
  * accepts `nats://10.0.0.1:4222`. Several URLs may be given comma-separated when `list` is set
- * (NATS clusters).
+ * (NATS clusters). With `optional`, the empty string (not configured) is accepted too.
  */
-export function IsServiceUrl(schemes: readonly string[], options: ValidationOptions & { list?: boolean } = {}): PropertyDecorator {
+export function IsServiceUrl(schemes: readonly string[], options: ValidationOptions & { list?: boolean; optional?: boolean } = {}): PropertyDecorator {
   return (target, key) => {
     registerDecorator({
       name: 'isServiceUrl',
       target: target.constructor,
       propertyName: key as string,
-      options: { message: `$property must be a URL with scheme ${schemes.map((s) => `${s}://`).join(' or ')}`, ...options },
+      options: { message: `$property must be a URL with scheme ${schemes.map((s) => `${s}://`).join(' or ')}${options.optional ? ' (or empty)' : ''}`, ...options },
       validator: {
         validate(value: unknown): boolean {
+          if (options.optional && value === '') return true;
           if (typeof value !== 'string' || value.trim() === '') return false;
           const parts = options.list ? value.split(',').map((part) => part.trim()) : [value];
           return parts.every((part) => isUrlWithScheme(part, schemes));

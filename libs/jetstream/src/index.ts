@@ -5,7 +5,7 @@ export type { StreamSpec } from './streams';
 export { OrderedPublisher } from './publisher';
 export type { OrderedPublisherOptions, OutboundMessage, PublisherHooks } from './publisher';
 export { EpochStore, epochKey, DEFAULT_EPOCH_BUCKET } from './epochs';
-export { lastStoredPosition } from './positions';
+export { lastStoredPosition, positionFromHeaders } from './positions';
 export type { StoredPosition } from './positions';
 export { toHeaders, fromHeaders } from './headers';
 export { SnapshotStore, DEFAULT_SNAPSHOT_BUCKET } from './snapshots';

@@ -27,7 +27,11 @@ export async function lastStoredPosition(jsm: JetStreamManager, stream: string, 
     throw err;
   }
   if (!message) return null;
-  const headers = fromHeaders(message.header);
+  return positionFromHeaders(fromHeaders(message.header), message.seq);
+}
+
+/** The resume point a stored message's `Kvr-*` headers describe (`streamSeq`: where it is stored). */
+export function positionFromHeaders(headers: Readonly<Record<string, string>>, streamSeq: number): StoredPosition {
   const seqText = headers[HEADER_ENGINE_SEQ];
   const tsText = headers[HEADER_ENGINE_TS];
   return {
@@ -35,6 +39,6 @@ export async function lastStoredPosition(jsm: JetStreamManager, stream: string, 
     epoch: Number(headers[HEADER_EPOCH] ?? 0),
     seq: seqText !== undefined && seqText !== '' ? BigInt(seqText) : null,
     ts: tsText !== undefined && tsText !== '' ? Number(tsText) : null,
-    streamSeq: message.seq,
+    streamSeq,
   };
 }

@@ -15,6 +15,9 @@ interface EngineBlock {
 /** pod → tier → live block count for one request key. */
 type Holders = Map<string, Map<DeviceTier, number>>;
 
+/** Speculative inserts between two sweeps of expired entries. */
+const SPECULATIVE_PRUNE_EVERY = 1024;
+
 export interface MemoryIndexOptions {
   readonly keyer: BlockKeyer;
   readonly tierWeights?: Readonly<Record<string, number>>;
@@ -31,6 +34,7 @@ export class MemoryBlockIndex implements BlockIndex {
   private readonly models = new Map<string, string>();
   /** request key → pod → expiry (ms). */
   private readonly speculative = new Map<bigint, Map<string, number>>();
+  private insertsSincePrune = 0;
   /** Highest fence seen: writes with a lower one are refused. */
   private fence = 0;
   private readonly keyer: BlockKeyer;
@@ -160,13 +164,30 @@ export class MemoryBlockIndex implements BlockIndex {
   }
 
   async speculativeInsert(keys: readonly bigint[], pod: string, ttlMs: number): Promise<void> {
-    const expiry = this.now() + ttlMs;
+    const now = this.now();
+    const expiry = now + ttlMs;
+    // Expired entries are dropped every so many inserts, so a long-running process (the
+    // standalone stack) does not keep every request's keys.
+    if (++this.insertsSincePrune >= SPECULATIVE_PRUNE_EVERY) this.pruneSpeculative(now);
     for (const key of keys) {
       if (this.holders.get(key)?.has(pod)) continue;
       let pods = this.speculative.get(key);
       if (!pods) this.speculative.set(key, (pods = new Map()));
       pods.set(pod, Math.max(expiry, pods.get(pod) ?? 0));
     }
+  }
+
+  private pruneSpeculative(now: number): void {
+    this.insertsSincePrune = 0;
+    for (const [key, pods] of this.speculative) {
+      for (const [pod, expiry] of pods) if (expiry <= now) pods.delete(pod);
+      if (pods.size === 0) this.speculative.delete(key);
+    }
+  }
+
+  /** Request keys with a speculative entry (live or expired, not yet pruned). */
+  get speculativeKeys(): number {
+    return this.speculative.size;
   }
 
   async position(pod: string): Promise<PodPosition | null> {

@@ -12,5 +12,5 @@ export { waitFor } from './wait';
 export type { WaitOptions } from './wait';
 export { startApp, childEnv } from './app-process';
 export type { AppProcess, StartAppOptions } from './app-process';
-export { startPipeline } from './pipeline';
-export type { Pipeline, PipelineOptions, PipelinePod, PipelinePart } from './pipeline';
+export { backendsOf, resolveBackend, startPipeline } from './pipeline';
+export type { Pipeline, PipelineBackend, PipelineBackends, PipelineOptions, PipelinePod, PipelinePart } from './pipeline';

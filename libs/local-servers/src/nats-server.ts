@@ -29,7 +29,7 @@ export interface StartNatsOptions {
   timeoutMs?: number;
 }
 
-const INSTALL_HINT = 'sudo apt-get install -y nats-server';
+export const NATS_INSTALL_HINT = 'sudo apt-get install -y nats-server';
 
 /** The port file nats-server writes into `--ports_file_dir` (nats-server 2.9 layout). */
 interface PortsFile {
@@ -42,7 +42,7 @@ interface PortsFile {
  * connect and, with JetStream, fetch the account info.
  */
 export async function startNats(options: StartNatsOptions = {}): Promise<NatsServerHandle> {
-  const binary = findBinary('nats-server', INSTALL_HINT);
+  const binary = findBinary('nats-server', NATS_INSTALL_HINT);
   const jetstream = options.jetstream ?? true;
   const dir = mkdtempSync(join(tmpdir(), 'kvr-nats-'));
   const storeDir = jetstream ? join(dir, 'store') : undefined;

@@ -6,16 +6,54 @@
  *
  * Every address is fixed when the pipeline starts (free ports, one socket path), so a part can
  * be stopped and started again where its clients reconnect: what the fault-injection tests do.
+ *
+ * `backend: 'in-process'` is the stack for machines without redis-server and nats-server: no
+ * servers, no collector; one standalone indexer (`kvr indexer --standalone`) subscribes to the
+ * pods itself into an in-memory index, and the gateways keep their no-hit-LRU state locally.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApp, type AppProcess } from './app-process';
-import { startNats, type NatsServerHandle } from './nats-server';
+import { NATS_INSTALL_HINT, startNats, type NatsServerHandle } from './nats-server';
+import { findBinary, MissingBinaryError } from './processes';
 import { freePort } from './ports';
-import { startRedis, type RedisServerHandle } from './redis-server';
+import { REDIS_INSTALL_HINT, startRedis, type RedisServerHandle } from './redis-server';
+
+/** What carries the events and holds the index. */
+export type PipelineBackend = 'servers' | 'in-process';
+
+/** The backends a pipeline runs on, as reports name them. */
+export interface PipelineBackends {
+  readonly bus: 'nats-jetstream' | 'in-process';
+  readonly index: 'redis' | 'memory';
+}
+
+export function backendsOf(backend: PipelineBackend): PipelineBackends {
+  return backend === 'servers' ? { bus: 'nats-jetstream', index: 'redis' } : { bus: 'in-process', index: 'memory' };
+}
+
+/**
+ * The backend to run on. `auto`: the servers when redis-server and nats-server are both found,
+ * else the in-process stack, with the reason (the missing binaries and how to install them).
+ */
+export function resolveBackend(requested: PipelineBackend | 'auto'): { backend: PipelineBackend; reason: string | null } {
+  if (requested !== 'auto') return { backend: requested, reason: null };
+  const missing: string[] = [];
+  for (const [binary, hint] of [['redis-server', REDIS_INSTALL_HINT], ['nats-server', NATS_INSTALL_HINT]] as const) {
+    try {
+      findBinary(binary, hint);
+    } catch (err) {
+      if (!(err instanceof MissingBinaryError)) throw err;
+      missing.push(err.message);
+    }
+  }
+  return missing.length === 0 ? { backend: 'servers', reason: null } : { backend: 'in-process', reason: missing.join(' ') };
+}
 
 export interface PipelineOptions {
+  /** redis-server + nats-server (the product), or the standalone in-process stack. @default servers */
+  backend?: PipelineBackend;
   /** Simulated pods. @default 4 */
   pods?: number;
   /** Simulated GPU speed-up. @default 1 */
@@ -58,7 +96,9 @@ export type PipelinePart = string;
 
 export interface Pipeline {
   readonly model: string;
+  readonly backends: PipelineBackends;
   readonly pods: readonly PipelinePod[];
+  /** Empty on the in-process backend (as `nats` and `collector`). */
   readonly redis: string;
   readonly nats: string;
   readonly tokenizer: string;
@@ -97,6 +137,9 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
   const model = options.model ?? 'Qwen/Qwen3-32B';
   const partitions = options.partitions ?? 8;
   const routing = options.routing ?? true;
+  const backend = options.backend ?? 'servers';
+  const servers = backend === 'servers';
+  if (!servers && (options.indexers ?? 1) > 1) throw new Error('the in-process backend runs one (standalone) indexer');
   const dir = mkdtempSync(join(tmpdir(), 'kvr-pipeline-'));
   const parts = new Map<string, PartSpec>();
   const order: string[] = [];
@@ -146,9 +189,11 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
   };
 
   try {
-    redis = await startRedis();
-    const redisPort = redis.port;
-    nats = await startNats();
+    if (servers) {
+      redis = await startRedis();
+      nats = await startNats();
+    }
+    const redisPort = redis?.port ?? 0;
     const simArgs = ['--pods', String(options.pods ?? 4), '--port', '0', '--zmq-port', '0', '--time-scale', String(options.timeScale ?? 1), '--model', model, options.noReplay ? '--replay-port=-1' : '--replay-port=0', ...(options.simArgs ?? [])];
     const sim = await define('sim', 'sim', simArgs);
     const pods = sim.listen['pods'] as PipelinePod[];
@@ -158,13 +203,15 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
         return { address: url.hostname, httpPort: Number(url.port), id: pod.id, zmqEndpoint: pod.zmq, replayEndpoint: pod.replay, model };
       }),
     );
-    const collector = await define('collector', 'collector', ['--probe-port', '0'], { KVR_NATS: nats.url, KVR_PARTITIONS: String(partitions), KVR_DISCOVERY__PODS: podSpecs });
+    const collector = nats ? await define('collector', 'collector', ['--probe-port', '0'], { KVR_NATS: nats.url, KVR_PARTITIONS: String(partitions), KVR_DISCOVERY__PODS: podSpecs }) : null;
     const indexers: string[] = [];
     const indexerCount = options.indexers ?? 1;
     for (let i = 0; i < indexerCount; i++) {
       const address = `127.0.0.1:${await freePort()}`;
       indexers.push(address);
-      await define(i === 0 ? 'indexer' : `indexer-${i + 1}`, 'indexer', ['--grpc', address, '--probe-port', '0'], { KVR_NATS: nats.url, KVR_REDIS: redis.url, KVR_PARTITIONS: String(partitions) });
+      const args = ['--grpc', address, '--probe-port', '0'];
+      const env: Record<string, string> = nats && redis ? { KVR_NATS: nats.url, KVR_REDIS: redis.url, KVR_PARTITIONS: String(partitions) } : { KVR_PARTITIONS: String(partitions), KVR_DISCOVERY__PODS: podSpecs };
+      await define(i === 0 ? 'indexer' : `indexer-${i + 1}`, 'indexer', servers ? args : [...args, '--standalone'], env);
     }
     const socket = join(dir, 'tokenizer.sock');
     const gateways: string[] = [];
@@ -176,16 +223,18 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
       for (let i = 0; i < (options.gateways ?? 1); i++) {
         const port = i === 0 && options.gatewayPort ? options.gatewayPort : await freePort();
         // Replica i asks indexer i (round robin): every indexer serves the same shared index.
-        const args = ['--port', String(port), '--tokenizer', `unix://${socket}`, '--indexer', indexers[i % indexers.length] as string, '--load-scorer', loadScorer, '--redis', redis.url];
+        const args = ['--port', String(port), '--tokenizer', `unix://${socket}`, '--indexer', indexers[i % indexers.length] as string, '--load-scorer', loadScorer, redis ? `--redis=${redis.url}` : '--redis='];
         const gateway = await define(i === 0 ? 'gateway' : `gateway-${i + 1}`, 'gateway', args, { KVR_DISCOVERY__PODS: podSpecs, ...options.gatewayEnv });
         gateways.push(String(gateway.listen['http']));
       }
     }
-    const natsUrl = nats.url;
-    const redisUrl = redis.url;
-    const collectorUrl = String(collector.listen['http']);
+    const natsUrl = nats?.url ?? '';
+    const redisUrl = redis?.url ?? '';
+    const collectorUrl = collector ? String(collector.listen['http']) : '';
+    const backends = backendsOf(backend);
     const pipeline: Pipeline = {
       model,
+      backends,
       pods,
       redis: redisUrl,
       nats: natsUrl,
@@ -202,19 +251,20 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
         await launch(name);
       },
       stopRedis: async () => {
+        if (!servers) throw new Error('no redis-server on the in-process backend');
         await redis?.stop();
       },
       startRedis: async () => {
+        if (!servers) throw new Error('no redis-server on the in-process backend');
         redis = await startRedis({ port: redisPort });
       },
       stop,
       addresses: () => ({
         ...(gateways.length > 0 ? { gateway: gateways[0], gateways } : {}),
         pods,
-        nats: natsUrl,
-        redis: redisUrl,
+        backends,
+        ...(servers ? { nats: natsUrl, redis: redisUrl, collector: collectorUrl } : {}),
         ...(routing ? { tokenizer: `unix://${socket}`, loadScorer } : {}),
-        collector: collectorUrl,
         indexer: indexers[0],
         indexers,
         partitions,

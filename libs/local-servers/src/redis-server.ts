@@ -25,7 +25,7 @@ export interface StartRedisOptions {
   port?: number;
 }
 
-const INSTALL_HINT = 'sudo apt-get install -y redis-server';
+export const REDIS_INSTALL_HINT = 'sudo apt-get install -y redis-server';
 const BIND_ATTEMPTS = 5;
 
 /**
@@ -33,7 +33,7 @@ const BIND_ATTEMPTS = 5;
  * working directory, and resolves once it answers PING. Retries on a lost port race.
  */
 export async function startRedis(options: StartRedisOptions = {}): Promise<RedisServerHandle> {
-  const binary = findBinary('redis-server', INSTALL_HINT);
+  const binary = findBinary('redis-server', REDIS_INSTALL_HINT);
   let lastError: unknown;
   for (let attempt = 0; attempt < (options.port ? 1 : BIND_ATTEMPTS); attempt++) {
     const host = '127.0.0.1';

@@ -8,7 +8,7 @@ import { staticPodSource } from '@kvr/discovery';
 import { fromHeaders } from '@kvr/jetstream';
 import { createLogger } from '@kvr/telemetry';
 import type { EventPod } from '@kvr/zmq-events/testing';
-import { Collector } from '../collector';
+import { startJetStreamCollector, type Collector } from '@kvr/collector';
 
 export const PARTITIONS = 4;
 
@@ -36,7 +36,7 @@ export async function startCollector(natsUrl: string, pods: readonly EventPod[],
   const config = collectorConfig(natsUrl, overrides);
   const registry = new Registry();
   const logger = createLogger({ app: 'collector', level: (process.env['KVR_TEST_LOG'] as 'info' | undefined) ?? 'silent' });
-  const collector = await Collector.start(config, logger, registry, staticPodSource(podSpecs(pods) as never));
+  const collector = await startJetStreamCollector(config, logger, registry, staticPodSource(podSpecs(pods) as never));
   return { collector, registry };
 }
 

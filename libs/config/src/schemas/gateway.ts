@@ -62,8 +62,8 @@ export class GatewayConfig implements CrossFieldRules {
   @IsGrpcTarget()
   loadScorer = '127.0.0.1:50052';
 
-  @Doc('Redis holding the shared no-hit-LRU state (the index\'s Redis), so that replicas decide alike.')
-  @IsServiceUrl(['redis', 'rediss'])
+  @Doc('Redis holding the shared no-hit-LRU state (the index\'s Redis), so that replicas decide alike. Empty: no Redis, the state stays in this process (one replica, e.g. with a standalone indexer).')
+  @IsServiceUrl(['redis', 'rediss'], { optional: true })
   redis = 'redis://127.0.0.1:6379';
 
   @Doc('Key prefix in Redis (as the indexer\'s).')

@@ -1,6 +1,7 @@
-import { IsIn, IsInt, IsString, Max, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsString, Max, Min } from 'class-validator';
 import type { CrossFieldRules } from '../load';
-import { Doc } from '../describe';
+import { Doc, Section } from '../describe';
+import { CollectorZmqSettings, PodDiscoverySettings } from './collector';
 import { isHostPort, IsServiceUrl } from '../validators';
 
 export class IndexerConfig implements CrossFieldRules {
@@ -90,7 +91,21 @@ export class IndexerConfig implements CrossFieldRules {
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   logLevel = 'info';
 
+  @Doc('Run without NATS and Redis: subscribe to the pods\' KV events in this process (discovery and zmq below) into an in-memory index served on the same gRPC services. One replica only, nothing shared, nothing kept across a restart: for machines without redis-server and nats-server (the demo falls back to it). nats, redis, leases and snapshots are not used.')
+  @IsBoolean()
+  standalone = false;
+
+  @Doc('Standalone mode only: where the pods are (as the collector\'s discovery).')
+  @Section(() => PodDiscoverySettings)
+  discovery = new PodDiscoverySettings();
+
+  @Doc('Standalone mode only: ZMQ subscription and replay (as the collector\'s).')
+  @Section(() => CollectorZmqSettings)
+  zmq = new CollectorZmqSettings();
+
   crossFieldProblems(): string[] {
-    return isHostPort(this.grpc) ? [] : [`grpc: "${this.grpc}" is not host:port`];
+    const problems = isHostPort(this.grpc) ? [] : [`grpc: "${this.grpc}" is not host:port`];
+    if (this.standalone && this.discovery.kind === 'file' && this.discovery.file === '') problems.push('discovery.file is required when discovery.kind is file');
+    return problems;
   }
 }

@@ -1,12 +1,11 @@
 /**
- * One pod's path from its PUB socket to JetStream. Messages are handled strictly one at a time
+ * One pod's path from its PUB socket to the bus (JetStream). Messages are handled strictly one at a time
  * (a lane), so replays and epoch bumps happen in order with the live stream: while a gap is being
  * filled, newer live batches wait in the lane, and afterwards the ones already replayed are
  * recognised as duplicates.
  */
 import { Subscriber } from 'zeromq';
 import { context, propagation, trace, type Span } from '@opentelemetry/api';
-import type { JetStreamManager } from '@nats-io/jetstream';
 import {
   HEADER_DLQ_REASON,
   HEADER_ENGINE_SEQ,
@@ -26,15 +25,14 @@ import {
 } from '@kvr/contracts';
 import type { DiscoveredPod } from '@kvr/discovery';
 import { fillGap, PodPosition } from '@kvr/ingest';
-import { lastStoredPosition, type EpochStore, type OrderedPublisher } from '@kvr/jetstream';
 import { inspectKvEventMessage, type DecodeError } from '@kvr/kv-events';
 import { productTracer, semconv, type Logger } from '@kvr/telemetry';
-import type { CollectorMetrics } from './metrics';
 import { requestReplay } from '@kvr/zmq-events';
+import type { CollectorMetrics } from './metrics';
+import type { IngestSink } from './sink';
 
 export interface IngestSettings {
   readonly partitions: number;
-  readonly stream: string;
   readonly topicPrefix: string;
   readonly maxQueuedBatches: number;
   readonly replayIdleTimeoutMs: number;
@@ -44,9 +42,8 @@ export interface IngestSettings {
 
 export interface IngestDeps {
   readonly settings: IngestSettings;
-  readonly publisher: OrderedPublisher;
-  readonly jsm: JetStreamManager;
-  readonly epochs: EpochStore;
+  /** The bus: JetStream, or the in-process bus of the standalone stack. */
+  readonly sink: IngestSink;
   readonly metrics: CollectorMetrics;
   readonly logger: Logger;
 }
@@ -168,7 +165,7 @@ export class PodIngest {
     if (!decoded.ok) return void this.deadLetter(item, decoded.error);
     const { topic, seq, summary: batch } = decoded.value;
     this.receivedLive.inc();
-    if (this.deps.publisher.fill > BUFFER_HIGH_WATER) {
+    if (this.deps.sink.fill > BUFFER_HIGH_WATER) {
       this.deps.metrics.dropped.inc({ ...this.labels, reason: 'buffer_full' });
       return undefined;
     }
@@ -190,7 +187,7 @@ export class PodIngest {
       if (decision.kind === 'publish') return void this.publishBatch(seq, ts, payload, item.receivedAt);
       if (decision.kind === 'duplicate') return void this.duplicateLive.inc();
       if (decision.kind === 'restart') {
-        const epoch = await this.deps.epochs.bump(this.pod.id, position.epoch);
+        const epoch = await this.deps.sink.bumpEpoch(this.pod.id, position.epoch);
         this.deps.logger.warn({ pod: this.pod.id, epoch, seq: seq.toString() }, 'engine restart: sequence went back; new epoch, pod reset');
         position.newEpoch(epoch);
         this.publishReset('engine_restart', seq, ts);
@@ -245,8 +242,8 @@ export class PodIngest {
     if (this.position && model === this.model) return this.position;
     this.model = model;
     this.subject = eventsSubject({ partition: this.partition, model, podId: this.pod.id });
-    const epoch = await this.deps.epochs.current(this.pod.id);
-    const stored = await lastStoredPosition(this.deps.jsm, this.deps.settings.stream, this.subject);
+    const epoch = await this.deps.sink.currentEpoch(this.pod.id);
+    const stored = await this.deps.sink.lastStored(this.subject);
     let start = { epoch, seq: null as bigint | null, ts: null as number | null };
     if (stored && stored.epoch === epoch) {
       if (stored.kind === 'batch') start = { epoch, seq: stored.seq, ts: stored.ts };
@@ -282,7 +279,7 @@ export class PodIngest {
     });
     const headers = this.headers('batch', epoch, seq, ts, receivedAt);
     propagation.inject(trace.setSpan(context.active(), span), headers);
-    const accepted = this.deps.publisher.offer({
+    const accepted = this.deps.sink.offer({
       subject: this.subject,
       data: payload,
       headers,
@@ -309,23 +306,23 @@ export class PodIngest {
     const headers = { ...this.headers('reset', position.epoch, beforeSeq, ts, Date.now()), [HEADER_RESET_REASON]: reason };
     // Same id from every replica that sees the same restart or gap, so JetStream keeps one.
     const id = messageId('reset', this.pod.id, position.epoch, reason === 'engine_restart' ? 0n : beforeSeq);
-    this.deps.publisher.offer({ subject: this.subject, data: Buffer.alloc(0), headers, msgId: id, onAck: (ack) => void (ack.duplicate || this.deps.metrics.published.inc({ ...this.labels, kind: 'reset' })) }, { force: true });
+    this.deps.sink.offer({ subject: this.subject, data: Buffer.alloc(0), headers, msgId: id, onAck: (ack) => void (ack.duplicate || this.deps.metrics.published.inc({ ...this.labels, kind: 'reset' })) }, { force: true });
   }
 
   /** `added` / `removed` lifecycle messages on the pod's subject. */
   private async publishControl(kind: 'added' | 'removed', lastSeq: bigint | null): Promise<void> {
-    const epoch = this.position?.epoch ?? (await this.deps.epochs.current(this.pod.id));
+    const epoch = this.position?.epoch ?? (await this.deps.sink.currentEpoch(this.pod.id));
     const subject = this.subject || eventsSubject({ partition: this.partition, model: this.model, podId: this.pod.id });
     const headers = this.headers(kind, epoch, lastSeq, null, Date.now());
     const id = messageId(kind, this.pod.id, epoch, lastSeq === null ? 0n : lastSeq + 1n);
-    this.deps.publisher.offer({ subject, data: Buffer.alloc(0), headers, msgId: id, onAck: (ack) => void (ack.duplicate || this.deps.metrics.published.inc({ ...this.labels, kind })) }, { force: true });
+    this.deps.sink.offer({ subject, data: Buffer.alloc(0), headers, msgId: id, onAck: (ack) => void (ack.duplicate || this.deps.metrics.published.inc({ ...this.labels, kind })) }, { force: true });
   }
 
   private deadLetter(item: Received, error: DecodeError): void {
     this.deps.metrics.deadLetters.inc({ ...this.labels, reason: error.reason });
     this.deps.logger.warn({ pod: this.pod.id, reason: error.reason, detail: error.message, frames: item.frames.length }, 'undecodable payload dead-lettered');
     const data = item.frames.length === 3 ? (item.frames[2] as Buffer) : Buffer.concat(item.frames);
-    this.deps.publisher.offer(
+    this.deps.sink.offer(
       {
         subject: deadLetterSubject(this.pod.id),
         data,

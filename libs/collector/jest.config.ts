@@ -1,0 +1,5 @@
+export default {
+  displayName: 'collector',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};
