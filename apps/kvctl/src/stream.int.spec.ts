@@ -22,7 +22,7 @@ describe('kvctl stream info', () => {
     const nc = await connect({ servers: nats.url });
     const jsm = await jetstreamManager(nc);
     await ensureStream(jsm, { name: EVENTS_STREAM, subjects: [ALL_EVENTS_FILTER], storage: 'file', maxAgeSeconds: 3600, maxBytes: -1, duplicateWindowSeconds: 120, replicas: 1 });
-    const publisher = new OrderedPublisher({ js: jetstream(nc) });
+    const publisher = new OrderedPublisher({ nc });
     const publish = (pod: string, partition: number, kind: string, epoch: number, seq: number): void =>
       void publisher.offer({
         subject: eventsSubject({ partition, model: 'Qwen/Qwen3-32B', podId: pod }),

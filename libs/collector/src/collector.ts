@@ -7,7 +7,7 @@
  * `Collector` over an `InProcessBus` instead (no NATS on the machine).
  */
 import { hostname } from 'node:os';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { Registry } from 'prom-client';
 import type { CollectorConfig, CollectorZmqSettings } from '@kvr/config';
@@ -132,7 +132,7 @@ export async function startJetStreamCollector(config: CollectorConfig, logger: L
     let publisherRef: OrderedPublisher | null = null;
     const metrics = createCollectorMetrics(registry, () => publisherRef?.bufferedBytes ?? 0);
     const publisher = new OrderedPublisher({
-      js: jetstream(nc),
+      nc,
       maxPendingAcks: config.publish.maxPendingAcks,
       maxBufferBytes: config.publish.maxBufferBytes,
       ackTimeoutMs: config.publish.ackTimeoutMs,

@@ -1,5 +1,5 @@
 // real: nats-server -js (spawned by @kvr/testing on a free port, killed and restarted for outages); mock: nothing.
-import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { HEADER_ENGINE_SEQ, HEADER_ENGINE_TS, HEADER_EPOCH, HEADER_KIND } from '@kvr/contracts';
 import { startNats, waitFor, type NatsServerHandle } from '@kvr/testing';
@@ -59,7 +59,7 @@ describe('libs/jetstream on a real server', () => {
 
   it('publishes pipelined, in order, and JetStream drops re-published ids as duplicates', async () => {
     await ensureStream(jsm, spec('ORDER'));
-    const publisher = new OrderedPublisher({ js: jetstream(nc), maxPendingAcks: 64 });
+    const publisher = new OrderedPublisher({ nc, maxPendingAcks: 64 });
     let duplicates = 0;
     for (let i = 0; i < 600; i++) publisher.offer(message('ORDER', `p${i % 3}`, Math.floor(i / 3)));
     await publisher.flush();
@@ -77,7 +77,7 @@ describe('libs/jetstream on a real server', () => {
   it('keeps messages while NATS is down, refuses more than the buffer holds, and sends the rest in order after it returns', async () => {
     await ensureStream(jsm, spec('OUTAGE'));
     const retries: unknown[] = [];
-    const publisher = new OrderedPublisher({ js: jetstream(nc), maxPendingAcks: 16, ackTimeoutMs: 500, maxBufferBytes: 4_000, hooks: { onRetry: (err) => retries.push(err) } });
+    const publisher = new OrderedPublisher({ nc, maxPendingAcks: 16, ackTimeoutMs: 500, maxBufferBytes: 4_000, hooks: { onRetry: (err) => retries.push(err) } });
     for (let i = 0; i < 10; i++) publisher.offer(message('OUTAGE', 'p', i));
     await publisher.flush();
     await nats.kill();
@@ -92,10 +92,26 @@ describe('libs/jetstream on a real server', () => {
     expect(stored.map((m) => m.seq)).toEqual(Array.from({ length: accepted }, (_, i) => i));
   });
 
+  it('holds and retries while no stream takes the subject (no responders), then stores everything once and in order', async () => {
+    const retries: unknown[] = [];
+    const acks: { seq: number; duplicate: boolean }[] = [];
+    const publisher = new OrderedPublisher({ nc, maxPendingAcks: 4, ackTimeoutMs: 1_000, hooks: { onRetry: (err) => retries.push(err) } });
+    for (let i = 0; i < 10; i++) publisher.offer({ ...message('LATE', 'p', i), onAck: (ack) => void acks.push({ seq: ack.seq, duplicate: ack.duplicate }) });
+    await waitFor(async () => (retries.length > 0 ? true : undefined), { what: 'a refused publish' });
+    expect(String(retries[0])).toMatch(/503|no responders/);
+    expect(publisher.unacked).toBe(10);
+    await ensureStream(jsm, spec('LATE'));
+    await publisher.flush();
+    expect((await readAll(jsm, 'LATE')).map((m) => m.seq)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    expect(acks.map((a) => a.seq)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    expect(acks.every((a) => !a.duplicate)).toBe(true);
+    publisher.close();
+  });
+
   it('reads the last stored position of a subject', async () => {
     await ensureStream(jsm, spec('POS'));
     expect(await lastStoredPosition(jsm, 'POS', 'pos.nothing')).toBeNull();
-    const publisher = new OrderedPublisher({ js: jetstream(nc) });
+    const publisher = new OrderedPublisher({ nc });
     for (let i = 0; i < 5; i++) publisher.offer(message('POS', 'a', i));
     await publisher.flush();
     expect(await lastStoredPosition(jsm, 'POS', 'pos.a')).toMatchObject({ kind: 'batch', epoch: 0, seq: 4n, ts: 1004 });
