@@ -1,6 +1,6 @@
 // real: nats-server -js (free port), the kvctl CLI as a process; mock: nothing. The stream is
 // filled through @kvr/jetstream with the collector's headers.
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { ALL_EVENTS_FILTER, EVENTS_STREAM, HEADER_ENGINE_SEQ, HEADER_ENGINE_TS, HEADER_EPOCH, HEADER_KIND, eventsSubject, messageId } from '@kvr/contracts';
 import { ensureStream, OrderedPublisher } from '@kvr/jetstream';
