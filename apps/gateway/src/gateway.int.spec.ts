@@ -229,9 +229,21 @@ describe('gateway on the whole pipeline', () => {
       const cold = `Unrelated request ${i} ${prng.int(1e9)} ${'lorem ipsum '.repeat(40)}`;
       const warm = load.prompt(i % load.prefixes.length, 200 + i);
       for (const prompt of [cold, warm]) {
-        const [fromA, fromB] = await Promise.all([explain(a, prompt), explain(b, prompt)]);
         const comparable = (e: RouteExplanation) => ({ chosen: e.chosen, cold: e.cold, pods: e.pods.map((p) => [p.pod, p.total.toFixed(6)]) });
-        expect(comparable(fromB)).toEqual(comparable(fromA));
+        // The two explain calls are not one atomic read: a load scrape landing between them moves a
+        // pod's load score. Replicas that disagree by construction never agree; ones that share the
+        // state agree as soon as both read the same scrape.
+        let last: unknown[] = [];
+        const agreed = await waitFor(
+          async () => {
+            const [fromA, fromB] = await Promise.all([explain(a, prompt), explain(b, prompt)]);
+            last = [comparable(fromA), comparable(fromB)];
+            return JSON.stringify(last[0]) === JSON.stringify(last[1]) ? true : undefined;
+          },
+          { what: 'both replicas to explain the same decision', timeoutMs: 5_000 },
+        ).catch(() => false);
+        expect(last[1]).toEqual(last[0]);
+        expect(agreed).toBe(true);
         const res = await post(`${i % 2 === 0 ? a : b}/v1/completions`, { model: MODEL, prompt, max_tokens: 1 });
         expect(res.status).toBe(200);
         await res.arrayBuffer();

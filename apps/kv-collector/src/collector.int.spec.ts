@@ -52,6 +52,25 @@ describe('kv-collector', () => {
     }
   });
 
+  it('catches up with a quiet pod: what it published before the collector came is replayed without waiting for its next batch', async () => {
+    const pod = await newPod();
+    for (let i = 0; i < 12; i++) pod.step(2); // to nobody: no subscriber yet
+    const { collector, registry } = await startCollector(nats.url, [pod]);
+    // The pod publishes nothing more; the stream must still end up with all of it.
+    const messages = await waitFor(
+      async () => {
+        await collector.flush();
+        const stored = await readSubject(jsm, podSubject(pod));
+        return batchesOf(stored).length === pod.sent.length ? stored : undefined;
+      },
+      { what: "the quiet pod's earlier batches in the stream" },
+    );
+    await collector.stop();
+    expectExactlyOnce(pod, messages);
+    expect(messages.filter((m) => m.kind === 'reset')).toEqual([]);
+    expect(await registry.getSingleMetricAsString('kvr_collector_batches_received_total')).toMatch(/source="replay"} 12$/m);
+  });
+
   it('holds batches while NATS is down and publishes them in order when it returns', async () => {
     const pod = await newPod();
     const { collector, registry } = await startCollector(nats.url, [pod]);

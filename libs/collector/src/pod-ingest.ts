@@ -27,7 +27,7 @@ import type { DiscoveredPod } from '@kvr/discovery';
 import { fillGap, PodPosition } from '@kvr/ingest';
 import { inspectKvEventMessage, type DecodeError } from '@kvr/kv-events';
 import { productTracer, semconv, type Logger } from '@kvr/telemetry';
-import { requestReplay } from '@kvr/zmq-events';
+import { requestReplay, type ReplayedBatch } from '@kvr/zmq-events';
 import type { CollectorMetrics } from './metrics';
 import type { IngestSink } from './sink';
 
@@ -48,10 +48,13 @@ export interface IngestDeps {
   readonly logger: Logger;
 }
 
-interface Received {
-  readonly frames: Buffer[];
-  readonly receivedAt: number;
-}
+/** What waits in a pod's lane: a live message, a batch from a catch-up replay, or the catch-up itself. */
+type LaneItem =
+  | { readonly kind: 'live'; readonly frames: Buffer[]; readonly receivedAt: number }
+  | { readonly kind: 'replayed'; readonly batch: ReplayedBatch; readonly receivedAt: number }
+  | { readonly kind: 'catch-up' };
+
+type Received = Extract<LaneItem, { kind: 'live' }>;
 
 /** Above this share of the publish buffer, batches are dropped (and repaired later) rather than replayed into it. */
 const BUFFER_HIGH_WATER = 0.9;
@@ -63,7 +66,7 @@ function headerText(text: string, max = 400): string {
 
 export class PodIngest {
   private readonly sub = new Subscriber({ linger: 0 });
-  private readonly queue: Received[] = [];
+  private readonly queue: LaneItem[] = [];
   private draining = false;
   private drained: Promise<void> = Promise.resolve();
   private announced: Promise<void> = Promise.resolve();
@@ -104,6 +107,10 @@ export class PodIngest {
     // `added` goes out before any batch of the pod: the lane waits for it.
     this.announced = this.publishControl('added', null).finally(() => (this.announcedDone = true));
     this.announced.catch((err: unknown) => this.deps.logger.warn({ err, pod: this.pod.id }, 'could not announce the pod (added message)'));
+    // Catch up first: whatever the pod did before we subscribed (or while this collector was
+    // away) is in its replay buffer; without this, a quiet pod's cache would stay unindexed
+    // until its next batch revealed the gap.
+    this.enqueue({ kind: 'catch-up' });
     this.loop = this.receive();
     this.deps.logger.info({ pod: this.pod.id, zmq: this.pod.zmqEndpoint, replay: this.pod.replayEndpoint, partition: this.partition }, 'subscribed to pod');
   }
@@ -121,25 +128,28 @@ export class PodIngest {
   private async receive(): Promise<void> {
     try {
       for await (const frames of this.sub) {
-        const item = { frames, receivedAt: Date.now() };
         if (this.queue.length >= this.deps.settings.maxQueuedBatches) {
           // Not lost: the next batch handled shows a gap, repaired by replay or a reset.
           this.deps.metrics.dropped.inc({ ...this.labels, reason: 'queue_full' });
           continue;
         }
-        this.queue.push(item);
-        if (!this.draining) this.drained = this.drain();
+        this.enqueue({ kind: 'live', frames, receivedAt: Date.now() });
       }
     } catch (err) {
       if (!this.stopped) this.deps.logger.error({ err, pod: this.pod.id }, 'ZMQ receive failed');
     }
   }
 
+  private enqueue(item: LaneItem): void {
+    this.queue.push(item);
+    if (!this.draining) this.drained = this.drain();
+  }
+
   private async drain(): Promise<void> {
     this.draining = true;
     try {
       while (this.queue.length > 0) {
-        const item = this.queue.shift() as Received;
+        const item = this.queue.shift() as LaneItem;
         try {
           // Most batches are handled synchronously (decode, decide, offer); only first contact,
           // gaps and restarts wait for NATS or the pod.
@@ -156,35 +166,58 @@ export class PodIngest {
     }
   }
 
-  /** Handles one received message; returns a promise only when it had to wait for something. */
-  private handle(item: Received): Promise<void> | undefined {
+  /** Handles one lane item; returns a promise only when it had to wait for something. */
+  private handle(item: LaneItem): Promise<void> | undefined {
     if (!this.announcedDone) return this.announced.catch(() => undefined).then(() => this.handle(item));
+    if (item.kind === 'catch-up') return this.catchUp();
+    if (item.kind === 'replayed') return this.handleBatch(this.model, item.batch.seq, item.batch.batch.ts, item.batch.payload, item.receivedAt);
     // Validated in full (garbage goes to the dead-letter stream), but only ts and counts are kept:
     // the original bytes are what gets published.
     const decoded = inspectKvEventMessage(item.frames);
     if (!decoded.ok) return void this.deadLetter(item, decoded.error);
     const { topic, seq, summary: batch } = decoded.value;
     this.receivedLive.inc();
+    return this.handleBatch(topic.model || this.model, seq, batch.ts, item.frames[2] as Buffer, item.receivedAt);
+  }
+
+  /**
+   * Asks the pod's replay socket for everything after the position (from 0 for a pod never seen)
+   * and puts what comes back at the head of the lane, ahead of live batches, where the usual
+   * rules handle it (publish, duplicate, gap → replay or reset). Nothing comes back from a pod
+   * that never published, or when the socket does not answer: then the first live batch finds
+   * any gap, as before. Needs the pod's model (from discovery) to know its subject.
+   */
+  private async catchUp(): Promise<void> {
+    const endpoint = this.deps.settings.replayEnabled ? this.pod.replayEndpoint : null;
+    if (!endpoint || !this.model) return;
+    const position = await this.ensurePosition(this.model);
+    const from = position.seq === null ? 0n : position.seq + 1n;
+    const result = await requestReplay(endpoint, from, { idleTimeoutMs: this.deps.settings.replayIdleTimeoutMs, totalTimeoutMs: this.deps.settings.replayTimeoutMs });
+    const receivedAt = Date.now();
+    this.queue.unshift(...result.batches.map((batch): LaneItem => ({ kind: 'replayed', batch, receivedAt })));
+    if (result.batches.length > 0) this.deps.metrics.received.inc({ ...this.labels, source: 'replay' }, result.batches.length);
+    this.deps.logger.info({ pod: this.pod.id, from: from.toString(), batches: result.batches.length, error: result.error }, 'caught up from the replay socket');
+  }
+
+  private handleBatch(model: string, seq: bigint, ts: number, payload: Buffer, receivedAt: number): Promise<void> | undefined {
     if (this.deps.sink.fill > BUFFER_HIGH_WATER) {
       this.deps.metrics.dropped.inc({ ...this.labels, reason: 'buffer_full' });
       return undefined;
     }
-    const model = topic.model || this.model;
     const position = this.position;
     if (position && model === this.model) {
-      const decision = position.decide(seq, batch.ts);
-      if (decision.kind === 'publish') return void this.publishBatch(seq, batch.ts, item.frames[2] as Buffer, item.receivedAt);
+      const decision = position.decide(seq, ts);
+      if (decision.kind === 'publish') return void this.publishBatch(seq, ts, payload, receivedAt);
       if (decision.kind === 'duplicate') return void this.duplicateLive.inc();
     }
-    return this.handleSlowly(model, seq, batch.ts, item);
+    return this.handleSlowly(model, seq, ts, payload, receivedAt);
   }
 
-  private async handleSlowly(model: string, seq: bigint, ts: number, item: Received): Promise<void> {
+  private async handleSlowly(model: string, seq: bigint, ts: number, payload: Buffer, receivedAt: number): Promise<void> {
     const position = await this.ensurePosition(model);
-    const payload = item.frames[2] as Buffer;
     for (;;) {
       const decision = position.decide(seq, ts);
-      if (decision.kind === 'publish') return void this.publishBatch(seq, ts, payload, item.receivedAt);
+      if (decision.kind === 'publish') return void this.publishBatch(seq, ts, payload, receivedAt);
       if (decision.kind === 'duplicate') return void this.duplicateLive.inc();
       if (decision.kind === 'restart') {
         const epoch = await this.deps.sink.bumpEpoch(this.pod.id, position.epoch);
