@@ -64,4 +64,10 @@ describe('kvr demo', () => {
       rmSync(out, { recursive: true, force: true });
     }
   }, 180_000);
+
+  it('refuses an unknown backend with a usage error', async () => {
+    const result = await runCli('kvr', ['demo', '--backend', 'kafka']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--backend must be auto, servers or in-process, got "kafka"/);
+  });
 });

@@ -114,4 +114,13 @@ describe('kvr up', () => {
       if (!stopped) await up.stop();
     }
   });
+
+  it('refuses an unknown backend, and indexer replicas on the in-process backend, before starting anything', async () => {
+    const unknown = await runCli('kvr', ['up', '--backend', 'kafka']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/--backend must be auto, servers, in-process; got "kafka"/);
+    const replicas = await runCli('kvr', ['up', '--backend', 'in-process', '--replicas-indexer', '2']);
+    expect(replicas.code).toBe(2);
+    expect(replicas.stderr).toMatch(/the in-process backend runs one indexer/);
+  });
 });
