@@ -37,19 +37,19 @@ function byteChars(): string[] {
   return table;
 }
 
-/** Open-addressing map (left id, right id) → merge rank, in typed arrays. */
+/**
+ * Open-addressing map (left id, right id) → merge rank: one Int32Array of [left, right, rank]
+ * triples, so a probe touches one cache line (three parallel arrays cost three misses per probe
+ * on a 150k-merge table).
+ */
 class MergeTable {
-  private readonly left: Int32Array;
-  private readonly right: Int32Array;
-  private readonly rank: Int32Array;
+  private readonly slots: Int32Array;
   private readonly mask: number;
 
   constructor(size: number) {
     let capacity = 1024;
     while (capacity < size * 2) capacity *= 2;
-    this.left = new Int32Array(capacity).fill(-1);
-    this.right = new Int32Array(capacity);
-    this.rank = new Int32Array(capacity);
+    this.slots = new Int32Array(capacity * 3).fill(-1);
     this.mask = capacity - 1;
   }
 
@@ -59,24 +59,30 @@ class MergeTable {
 
   /** Later duplicates overwrite earlier ones (the last duplicate merge wins, as in the package). */
   set(a: number, b: number, rank: number): void {
+    const slots = this.slots;
     let i = this.slot(a, b) & this.mask;
-    while (this.left[i] !== -1 && !(this.left[i] === a && this.right[i] === b)) i = (i + 1) & this.mask;
-    this.left[i] = a;
-    this.right[i] = b;
-    this.rank[i] = rank;
+    while (slots[i * 3] !== -1 && !(slots[i * 3] === a && slots[i * 3 + 1] === b)) i = (i + 1) & this.mask;
+    slots[i * 3] = a;
+    slots[i * 3 + 1] = b;
+    slots[i * 3 + 2] = rank;
   }
 
   /** Merge rank of (a, b), or -1. */
   get(a: number, b: number): number {
+    const slots = this.slots;
     let i = this.slot(a, b) & this.mask;
     for (;;) {
-      const l = this.left[i]!;
+      const at = i * 3;
+      const l = slots[at]!;
       if (l === -1) return -1;
-      if (l === a && this.right[i] === b) return this.rank[i]!;
+      if (l === a && slots[at + 1] === b) return slots[at + 2]!;
       i = (i + 1) & this.mask;
     }
   }
 }
+
+/** Rank of a pair that does not merge: above every real rank, so "lowest rank" scans need no special case. */
+const NO_MERGE = 0x7fffffff;
 
 const LINEAR_MAX = 48;
 const WORD_CACHE_GENERATION = 50_000;
@@ -85,6 +91,8 @@ export class FastBpe {
   private readonly byteIds: Int32Array;
   private readonly merges: MergeTable;
   private readonly mergeResult: Int32Array;
+  /** Merge rank of every byte pair (b1 * 256 + b2), NO_MERGE when none: a word's first pairs, from a 256 KB table instead of the 6 MB one. */
+  private readonly bytePairRanks: Int32Array;
   private readonly vocab: Map<string, number>;
   private young = new Map<string, number[]>();
   private old = new Map<string, number[]>();
@@ -103,6 +111,13 @@ export class FastBpe {
     this.byteIds = byteIds;
     this.merges = merges;
     this.mergeResult = mergeResult;
+    this.bytePairRanks = new Int32Array(256 * 256);
+    for (let b1 = 0; b1 < 256; b1++) {
+      for (let b2 = 0; b2 < 256; b2++) {
+        const r = merges.get(byteIds[b1]!, byteIds[b2]!);
+        this.bytePairRanks[b1 * 256 + b2] = r < 0 ? NO_MERGE : r;
+      }
+    }
   }
 
   /**
@@ -215,41 +230,74 @@ export class FastBpe {
     for (let i = 0; i < ids.length; i++) out.push(ids[i]!);
   }
 
+  /**
+   * Scratch space of the word being merged, reused from word to word (encoding is synchronous):
+   * new words are most of a random-token prompt, and per-word arrays were most of its garbage.
+   */
+  private bytes = new Uint8Array(256);
+  private ids = new Int32Array(LINEAR_MAX);
+  private ranks = new Int32Array(LINEAR_MAX);
+
   private bpeWord(word: string): number[] {
-    const bytes = utf8(word);
-    const ids: number[] = new Array<number>(bytes.length);
-    for (let i = 0; i < bytes.length; i++) ids[i] = this.byteIds[bytes[i]!]!;
-    if (this.ignoreMerges && ids.length > 1) {
+    if (this.bytes.length < word.length * 3) this.bytes = new Uint8Array(word.length * 3);
+    const bytes = this.bytes;
+    const n = utf8Into(word, bytes);
+    if (this.ignoreMerges && n > 1) {
       let s = '';
       const chars = BYTE_CHARS;
-      for (let i = 0; i < bytes.length; i++) s += chars[bytes[i]!];
+      for (let i = 0; i < n; i++) s += chars[bytes[i]!];
       const whole = this.vocab.get(s);
       if (whole !== undefined) return [whole];
     }
-    return ids.length <= LINEAR_MAX ? this.mergeLinear(ids) : this.mergeHeap(ids);
+    if (n > LINEAR_MAX) {
+      const ids = new Array<number>(n);
+      for (let i = 0; i < n; i++) ids[i] = this.byteIds[bytes[i]!]!;
+      return this.mergeHeap(ids);
+    }
+    const ids = this.ids;
+    const ranks = this.ranks;
+    const pairs = this.bytePairRanks;
+    for (let i = 0; i < n; i++) ids[i] = this.byteIds[bytes[i]!]!;
+    for (let i = 0; i + 1 < n; i++) ranks[i] = pairs[bytes[i]! * 256 + bytes[i + 1]!]!;
+    return this.mergeLinear(n);
   }
 
-  /** Short words: rescan for the lowest-ranked pair after each merge. */
-  private mergeLinear(ids: number[]): number[] {
-    const ranks: number[] = [];
-    for (let i = 0; i + 1 < ids.length; i++) ranks.push(this.rankOf(ids[i]!, ids[i + 1]!));
-    for (;;) {
+  /**
+   * Short words (the first `n` of `this.ids`, their pair ranks in `this.ranks`): rescan for the
+   * lowest-ranked pair after each merge.
+   */
+  private mergeLinear(n: number): number[] {
+    const ids = this.ids;
+    const ranks = this.ranks;
+    const merges = this.merges;
+    while (n > 1) {
       let at = -1;
-      let best = Infinity;
-      for (let i = 0; i < ranks.length; i++) {
+      let best = NO_MERGE;
+      for (let i = 0; i + 1 < n; i++) {
         const r = ranks[i]!;
         if (r < best) {
           best = r;
           at = i;
         }
       }
-      if (at < 0) return ids;
+      if (at < 0) break;
       ids[at] = this.mergeResult[best]!;
-      ids.splice(at + 1, 1);
-      ranks.splice(at, 1);
-      if (at > 0) ranks[at - 1] = this.rankOf(ids[at - 1]!, ids[at]!);
-      if (at < ranks.length) ranks[at] = this.rankOf(ids[at]!, ids[at + 1]!);
+      // Drop ids[at + 1] and the merged pair's rank: everything after moves down one.
+      for (let i = at + 1; i + 1 < n; i++) ids[i] = ids[i + 1]!;
+      for (let i = at; i + 2 < n; i++) ranks[i] = ranks[i + 1]!;
+      n--;
+      if (at > 0) {
+        const r = merges.get(ids[at - 1]!, ids[at]!);
+        ranks[at - 1] = r < 0 ? NO_MERGE : r;
+      }
+      if (at + 1 < n) {
+        const r = merges.get(ids[at]!, ids[at + 1]!);
+        ranks[at] = r < 0 ? NO_MERGE : r;
+      }
     }
+    const out = new Array<number>(n);
+    for (let i = 0; i < n; i++) out[i] = ids[i]!;
+    return out;
   }
 
   /** Long words (e.g. whitespace runs): a heap of (rank, position), stale entries skipped. */
@@ -300,32 +348,41 @@ export class FastBpe {
 
 const BYTE_CHARS = byteChars();
 
-/** UTF-8 bytes of a string; lone surrogates become U+FFFD, as the WHATWG TextEncoder does. */
-function utf8(s: string): number[] {
-  const out: number[] = [];
+/**
+ * UTF-8 bytes of a string into `out` (at least 3 bytes per UTF-16 unit), returning the count;
+ * lone surrogates become U+FFFD, as the WHATWG TextEncoder does.
+ */
+function utf8Into(s: string, out: Uint8Array): number {
+  let n = 0;
   for (let i = 0; i < s.length; i++) {
     let c = s.charCodeAt(i);
     if (c < 0x80) {
-      out.push(c);
+      out[n++] = c;
       continue;
     }
     if (c < 0x800) {
-      out.push(0xc0 | (c >> 6), 0x80 | (c & 0x3f));
+      out[n++] = 0xc0 | (c >> 6);
+      out[n++] = 0x80 | (c & 0x3f);
       continue;
     }
     if (c >= 0xd800 && c <= 0xdfff) {
       const d = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
       if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) {
         const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-        out.push(0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3f), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+        out[n++] = 0xf0 | (cp >> 18);
+        out[n++] = 0x80 | ((cp >> 12) & 0x3f);
+        out[n++] = 0x80 | ((cp >> 6) & 0x3f);
+        out[n++] = 0x80 | (cp & 0x3f);
         i++;
         continue;
       }
       c = 0xfffd;
     }
-    out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f));
+    out[n++] = 0xe0 | (c >> 12);
+    out[n++] = 0x80 | ((c >> 6) & 0x3f);
+    out[n++] = 0x80 | (c & 0x3f);
   }
-  return out;
+  return n;
 }
 
 function heapPush(heap: number[], value: number): void {
