@@ -632,9 +632,16 @@ export class ChatTemplate {
     return pyStr(result);
   }
 
-  /** Whether the template iterates over a message's `content` (vLLM's "openai" content format). */
+  private format: 'string' | 'openai' | undefined;
+
+  /**
+   * Whether the template iterates over a message's `content` (vLLM's "openai" content format).
+   * A property of the template alone, so found once (vLLM caches it per template too): the walk
+   * over the whole syntax tree was a fifth of a warm chat render.
+   */
   contentFormat(): 'string' | 'openai' {
-    return detectContentFormat(this.program);
+    this.format ??= detectContentFormat(this.program);
+    return this.format;
   }
 }
 
