@@ -273,6 +273,11 @@ export class PodIngest {
   /** The pod's position: epoch from the shared store, last published batch from the stream. */
   private async ensurePosition(model: string): Promise<PodPosition> {
     if (this.position && model === this.model) return this.position;
+    if (this.position) {
+      // Discovery named one model and the event topic another (or the engine now serves another):
+      // the pod's batches move to another subject, and the index records the new name.
+      this.deps.logger.warn({ pod: this.pod.id, was: this.model, now: model }, "the pod's events name another model than before; publishing on that model's subject from here on");
+    }
     this.model = model;
     this.subject = eventsSubject({ partition: this.partition, model, podId: this.pod.id });
     const epoch = await this.deps.sink.currentEpoch(this.pod.id);
