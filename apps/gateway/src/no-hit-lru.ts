@@ -28,6 +28,11 @@ export interface NoHitLru {
 /** Most pods remembered. */
 const CAPACITY = 1024;
 
+/** `order` with `pod` moved (or added) to the most recent end, the oldest beyond `capacity` dropped. */
+function touched(order: readonly string[], pod: string, capacity: number): string[] {
+  return [...order.filter((p) => p !== pod), pod].slice(-capacity);
+}
+
 /** In this process only: for a gateway without Redis (one replica, or the standalone stack). */
 export class LocalNoHitLru implements NoHitLru {
   private local: string[] = [];
@@ -43,7 +48,7 @@ export class LocalNoHitLru implements NoHitLru {
   }
 
   async touch(pod: string): Promise<void> {
-    this.local = [...this.local.filter((p) => p !== pod), pod].slice(-this.capacity);
+    this.local = touched(this.local, pod, this.capacity);
   }
 }
 
@@ -74,7 +79,7 @@ export class SharedNoHitLru implements NoHitLru {
 
   /** Marks `pod` as the most recently chosen for a cold request. */
   async touch(pod: string): Promise<void> {
-    this.local = [...this.local.filter((p) => p !== pod), pod].slice(-this.capacity);
+    this.local = touched(this.local, pod, this.capacity);
     await this.redis.eval(TOUCH, 2, this.keys.lru, this.keys.counter, pod, String(this.capacity));
   }
 }

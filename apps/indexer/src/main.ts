@@ -1,13 +1,11 @@
 import { ConfigError, IndexerConfig } from '@kvr/config';
+import { indexerBackends } from '@kvr/contracts';
 import { DiscoveryConfigError } from '@kvr/discovery';
 import { announceReady, loadAppConfig, runAppCommand, startAdminServer, type CommandSpec, type FlagTarget, type ParsedValues } from '@kvr/runtime';
 import { createLogger, createMetricsRegistry, startTracing } from '@kvr/telemetry';
 import { Indexer } from './indexer';
 import { StandaloneIndexer } from './standalone';
 
-/** What carries the events and holds the index, named by /ready. */
-const DISTRIBUTED_BACKENDS = { bus: 'nats-jetstream', index: 'redis' };
-const STANDALONE_BACKENDS = { bus: 'in-process', index: 'memory' };
 
 const APP = 'indexer';
 
@@ -64,7 +62,7 @@ async function start(values: ParsedValues): Promise<{ stop(): Promise<void> }> {
     if (err instanceof DiscoveryConfigError) throw new ConfigError(APP, err.problems.map((p) => `discovery: ${p}`));
     throw err;
   }
-  const admin = await startAdminServer({ host: config.probeHost, port: config.probePort, registry, ready: () => ({ ok: true, details: { ...service.details(), backends: config.standalone ? STANDALONE_BACKENDS : DISTRIBUTED_BACKENDS } }) });
+  const admin = await startAdminServer({ host: config.probeHost, port: config.probePort, registry, ready: () => ({ ok: true, details: { ...service.details(), backends: indexerBackends(config.standalone) } }) });
   announceReady(APP, { grpc: service.grpcAddress, http: admin.url });
   return {
     async stop() {

@@ -13,7 +13,7 @@
  * What it does not give: durability, replay after a restart, sharing between processes. The
  * standalone stack states this (its ready line and the demo report name the backends).
  */
-import { positionFromHeaders, type StoredPosition } from '@kvr/jetstream';
+import { messageBytes, positionFromHeaders, type StoredPosition } from '@kvr/jetstream';
 import type { IngestMessage, IngestSink } from './sink';
 
 export interface BusMessage {
@@ -39,12 +39,6 @@ export interface InProcessBusOptions {
 
 interface Queued extends BusMessage {
   readonly bytes: number;
-}
-
-function sizeOf(message: IngestMessage): number {
-  let size = message.data.byteLength + message.subject.length + message.msgId.length;
-  for (const [key, value] of Object.entries(message.headers)) size += key.length + value.length + 4;
-  return size;
 }
 
 export class InProcessBus implements IngestSink {
@@ -101,7 +95,7 @@ export class InProcessBus implements IngestSink {
       message.onAck?.({ duplicate: true });
       return true;
     }
-    const bytes = sizeOf(message);
+    const bytes = messageBytes(message);
     if (!options.force && this.queuedBytes + bytes > this.maxBufferBytes) return false;
     this.seen.set(message.msgId, now);
     const seq = ++this.seq;

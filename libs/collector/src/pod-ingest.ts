@@ -27,7 +27,7 @@ import type { DiscoveredPod } from '@kvr/discovery';
 import { fillGap, PodPosition } from '@kvr/ingest';
 import { inspectKvEventMessage, type DecodeError } from '@kvr/kv-events';
 import { productTracer, semconv, type Logger } from '@kvr/telemetry';
-import { requestReplay, type ReplayedBatch } from '@kvr/zmq-events';
+import { requestReplay, type ReplayedBatch, type ReplayResult } from '@kvr/zmq-events';
 import type { CollectorMetrics } from './metrics';
 import type { IngestSink } from './sink';
 
@@ -188,11 +188,11 @@ export class PodIngest {
    * any gap, as before. Needs the pod's model (from discovery) to know its subject.
    */
   private async catchUp(): Promise<void> {
-    const endpoint = this.deps.settings.replayEnabled ? this.pod.replayEndpoint : null;
+    const endpoint = this.replayEndpoint();
     if (!endpoint || !this.model) return;
     const position = await this.ensurePosition(this.model);
     const from = position.seq === null ? 0n : position.seq + 1n;
-    const result = await requestReplay(endpoint, from, { idleTimeoutMs: this.deps.settings.replayIdleTimeoutMs, totalTimeoutMs: this.deps.settings.replayTimeoutMs });
+    const result = await this.replay(endpoint, from);
     const receivedAt = Date.now();
     this.queue.unshift(...result.batches.map((batch): LaneItem => ({ kind: 'replayed', batch, receivedAt })));
     if (result.batches.length > 0) this.deps.metrics.received.inc({ ...this.labels, source: 'replay' }, result.batches.length);
@@ -239,11 +239,11 @@ export class PodIngest {
    */
   private async repairGap(from: bigint, to: bigint, currentSeq: bigint, currentTs: number): Promise<boolean> {
     const position = this.position as PodPosition;
-    const endpoint = this.deps.settings.replayEnabled ? this.pod.replayEndpoint : null;
+    const endpoint = this.replayEndpoint();
     let reason = 'no replay socket';
     if (endpoint) {
       const span = productTracer().startSpan(semconv.SPAN_COLLECTOR_REPLAY, { attributes: { [semconv.ATTR_POD_ID]: this.pod.id, [semconv.ATTR_EVENT_SEQ]: from.toString() } });
-      const result = await requestReplay(endpoint, from, { idleTimeoutMs: this.deps.settings.replayIdleTimeoutMs, totalTimeoutMs: this.deps.settings.replayTimeoutMs });
+      const result = await this.replay(endpoint, from);
       span.end();
       const { fill, complete } = fillGap(from, to, result.batches);
       for (const replayed of fill) {
@@ -268,6 +268,15 @@ export class PodIngest {
     this.publishReset('unrecoverable_gap', currentSeq, currentTs);
     position.skipTo(to, currentTs);
     return true;
+  }
+
+  /** The pod's replay socket, unless there is none or replay is turned off. */
+  private replayEndpoint(): string | null {
+    return this.deps.settings.replayEnabled ? this.pod.replayEndpoint : null;
+  }
+
+  private replay(endpoint: string, from: bigint): Promise<ReplayResult> {
+    return requestReplay(endpoint, from, { idleTimeoutMs: this.deps.settings.replayIdleTimeoutMs, totalTimeoutMs: this.deps.settings.replayTimeoutMs });
   }
 
   /** The pod's position: epoch from the shared store, last published batch from the stream. */

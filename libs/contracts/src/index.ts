@@ -62,5 +62,5 @@ export type { ChatTemplateRequest__Output as ChatTemplateRequestOutput } from '.
 export type { ChatTemplateResponse } from './generated/tokenization/ChatTemplateResponse';
 export type { Value__Output as ProtoValueOutput } from './generated/tokenization/Value';
 export type { TokenizationServiceHandlers, TokenizationServiceClient } from './generated/tokenization/TokenizationService';
-export { indexerConsumerName } from './indexer-control';
-export type { PartitionRebuildReport, ReindexReply, ReindexRequest } from './indexer-control';
+export { indexerBackends, indexerConsumerName } from './indexer-control';
+export type { IndexerBackends, PartitionRebuildReport, ReindexReply, ReindexRequest } from './indexer-control';

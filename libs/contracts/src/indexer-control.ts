@@ -42,3 +42,17 @@ export interface ReindexReply {
   readonly rebuilt: readonly PartitionRebuildReport[];
   readonly error?: string;
 }
+
+/**
+ * What carries the events and holds the index: the product's NATS JetStream and Redis, or the
+ * standalone indexer's in-process bus and memory. Named by the indexer's `/ready` details and by
+ * the demo's report.
+ */
+export interface IndexerBackends {
+  readonly bus: 'nats-jetstream' | 'in-process';
+  readonly index: 'redis' | 'memory';
+}
+
+export function indexerBackends(standalone: boolean): IndexerBackends {
+  return standalone ? { bus: 'in-process', index: 'memory' } : { bus: 'nats-jetstream', index: 'redis' };
+}

@@ -2,7 +2,7 @@
 // stored positions — the NATS JetStream adapter shared by the collector, the indexer and kvctl.
 export { ensureStream, streamDifferences, StreamConfigConflictError, isNotFound } from './streams';
 export type { StreamSpec } from './streams';
-export { OrderedPublisher } from './publisher';
+export { messageBytes, OrderedPublisher } from './publisher';
 export type { OrderedPublisherOptions, OutboundMessage, PublisherHooks } from './publisher';
 export { EpochStore, epochKey, DEFAULT_EPOCH_BUCKET } from './epochs';
 export { lastStoredPosition, positionFromHeaders } from './positions';

@@ -88,8 +88,8 @@ function readPubAck(msg: Msg): PubAck | Error {
   return { stream: reply.stream, seq: reply.seq, duplicate: reply.duplicate === true, domain: reply.domain } as PubAck;
 }
 
-/** Bytes a message costs in the buffer: payload, subject and headers (rough but monotone). */
-function sizeOf(message: OutboundMessage): number {
+/** Bytes a message costs in a buffer: payload, subject, id and headers (rough but monotone). */
+export function messageBytes(message: Pick<OutboundMessage, 'subject' | 'data' | 'headers' | 'msgId'>): number {
   let size = message.data.byteLength + message.subject.length + message.msgId.length;
   for (const [key, value] of Object.entries(message.headers)) size += key.length + value.length + 4;
   return size;
@@ -154,7 +154,7 @@ export class OrderedPublisher {
    */
   offer(message: OutboundMessage, options: { force?: boolean } = {}): boolean {
     if (this.closed) throw new Error('publisher is closed');
-    const bytes = sizeOf(message);
+    const bytes = messageBytes(message);
     if (!options.force && this.bytes + bytes > this.maxBufferBytes && this.unacked > 0) return false;
     this.slots.push({ message, bytes, acked: false, failed: false, sentAt: 0 });
     this.bytes += bytes;

@@ -12,5 +12,5 @@ export { waitFor } from './wait';
 export type { WaitOptions } from './wait';
 export { startApp, childEnv } from './app-process';
 export type { AppProcess, StartAppOptions } from './app-process';
-export { backendsOf, resolveBackend, startPipeline } from './pipeline';
+export { resolveBackend, startPipeline } from './pipeline';
 export type { Pipeline, PipelineBackend, PipelineBackends, PipelineOptions, PipelinePod, PipelinePart } from './pipeline';

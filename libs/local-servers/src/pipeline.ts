@@ -23,16 +23,6 @@ import { REDIS_INSTALL_HINT, startRedis, type RedisServerHandle } from './redis-
 /** What carries the events and holds the index. */
 export type PipelineBackend = 'servers' | 'in-process';
 
-/** The backends a pipeline runs on, as reports name them. */
-export interface PipelineBackends {
-  readonly bus: 'nats-jetstream' | 'in-process';
-  readonly index: 'redis' | 'memory';
-}
-
-export function backendsOf(backend: PipelineBackend): PipelineBackends {
-  return backend === 'servers' ? { bus: 'nats-jetstream', index: 'redis' } : { bus: 'in-process', index: 'memory' };
-}
-
 /**
  * The backend to run on. `auto`: the servers when redis-server and nats-server are both found,
  * else the in-process stack, with the reason (the missing binaries and how to install them).
@@ -49,6 +39,20 @@ export function resolveBackend(requested: PipelineBackend | 'auto'): { backend: 
     }
   }
   return missing.length === 0 ? { backend: 'servers', reason: null } : { backend: 'in-process', reason: missing.join(' ') };
+}
+
+/** What carries the events and holds the index, as the (first) indexer's `/ready` names them. */
+export interface PipelineBackends {
+  readonly bus: string;
+  readonly index: string;
+}
+
+/** The backends a running indexer reports (its probe server's `/ready` details). */
+async function indexerBackends(indexer: AppProcess): Promise<PipelineBackends> {
+  const ready = (await (await fetch(`${String(indexer.listen['http'])}/ready`)).json()) as { details?: { backends?: PipelineBackends } };
+  const backends = ready.details?.backends;
+  if (!backends) throw new Error(`the indexer's /ready does not name its backends: ${JSON.stringify(ready)}`);
+  return backends;
 }
 
 export interface PipelineOptions {
@@ -205,13 +209,15 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
     );
     const collector = nats ? await define('collector', 'collector', ['--probe-port', '0'], { KVR_NATS: nats.url, KVR_PARTITIONS: String(partitions), KVR_DISCOVERY__PODS: podSpecs }) : null;
     const indexers: string[] = [];
+    let firstIndexer: AppProcess | undefined;
     const indexerCount = options.indexers ?? 1;
     for (let i = 0; i < indexerCount; i++) {
       const address = `127.0.0.1:${await freePort()}`;
       indexers.push(address);
       const args = ['--grpc', address, '--probe-port', '0'];
       const env: Record<string, string> = nats && redis ? { KVR_NATS: nats.url, KVR_REDIS: redis.url, KVR_PARTITIONS: String(partitions) } : { KVR_PARTITIONS: String(partitions), KVR_DISCOVERY__PODS: podSpecs };
-      await define(i === 0 ? 'indexer' : `indexer-${i + 1}`, 'indexer', servers ? args : [...args, '--standalone'], env);
+      const indexer = await define(i === 0 ? 'indexer' : `indexer-${i + 1}`, 'indexer', servers ? args : [...args, '--standalone'], env);
+      firstIndexer ??= indexer;
     }
     const socket = join(dir, 'tokenizer.sock');
     const gateways: string[] = [];
@@ -231,7 +237,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
     const natsUrl = nats?.url ?? '';
     const redisUrl = redis?.url ?? '';
     const collectorUrl = collector ? String(collector.listen['http']) : '';
-    const backends = backendsOf(backend);
+    const backends = await indexerBackends(firstIndexer as AppProcess);
     const pipeline: Pipeline = {
       model,
       backends,

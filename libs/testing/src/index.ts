@@ -1,7 +1,7 @@
 // Servers and app processes come from @kvr/local-servers (shared with `kvr up`); the rest is test-only.
 export { startRedis, startNats, freePort, findBinary, MissingBinaryError, waitFor, startApp, startPipeline } from '@kvr/local-servers';
 export type { RedisServerHandle, StartRedisOptions, NatsServerHandle, StartNatsOptions, WaitOptions, AppProcess, StartAppOptions, Pipeline, PipelineOptions, PipelinePod } from '@kvr/local-servers';
-export { runCli } from './cli';
+export { runCli, runCommand } from './cli';
 export type { CliResult } from './cli';
 export { runBenchSuite, benchMarkdown, scenarioMarkdown, processCpuSeconds } from './bench';
 export type { BenchCase, BenchSuite, BenchCaseResult, ScenarioRow, ScenarioSuite } from './bench';

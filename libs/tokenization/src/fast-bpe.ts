@@ -113,10 +113,7 @@ export class FastBpe {
     this.mergeResult = mergeResult;
     this.bytePairRanks = new Int32Array(256 * 256);
     for (let b1 = 0; b1 < 256; b1++) {
-      for (let b2 = 0; b2 < 256; b2++) {
-        const r = merges.get(byteIds[b1]!, byteIds[b2]!);
-        this.bytePairRanks[b1 * 256 + b2] = r < 0 ? NO_MERGE : r;
-      }
+      for (let b2 = 0; b2 < 256; b2++) this.bytePairRanks[b1 * 256 + b2] = this.rankOf(byteIds[b1]!, byteIds[b2]!);
     }
   }
 
@@ -269,7 +266,6 @@ export class FastBpe {
   private mergeLinear(n: number): number[] {
     const ids = this.ids;
     const ranks = this.ranks;
-    const merges = this.merges;
     while (n > 1) {
       let at = -1;
       let best = NO_MERGE;
@@ -286,14 +282,8 @@ export class FastBpe {
       for (let i = at + 1; i + 1 < n; i++) ids[i] = ids[i + 1]!;
       for (let i = at; i + 2 < n; i++) ranks[i] = ranks[i + 1]!;
       n--;
-      if (at > 0) {
-        const r = merges.get(ids[at - 1]!, ids[at]!);
-        ranks[at - 1] = r < 0 ? NO_MERGE : r;
-      }
-      if (at + 1 < n) {
-        const r = merges.get(ids[at]!, ids[at + 1]!);
-        ranks[at] = r < 0 ? NO_MERGE : r;
-      }
+      if (at > 0) ranks[at - 1] = this.rankOf(ids[at - 1]!, ids[at]!);
+      if (at + 1 < n) ranks[at] = this.rankOf(ids[at]!, ids[at + 1]!);
     }
     const out = new Array<number>(n);
     for (let i = 0; i < n; i++) out[i] = ids[i]!;
@@ -317,7 +307,7 @@ export class FastBpe {
       const nx = next[pos]!;
       if (nx < 0) return;
       const r = this.rankOf(id[pos]!, id[nx]!);
-      if (r === Infinity) return;
+      if (r === NO_MERGE) return;
       heapPush(heap, r * SHIFT + pos);
     };
     for (let i = 0; i + 1 < n; i++) push(i);
@@ -342,7 +332,7 @@ export class FastBpe {
 
   private rankOf(a: number, b: number): number {
     const r = this.merges.get(a, b);
-    return r < 0 ? Infinity : r;
+    return r < 0 ? NO_MERGE : r;
   }
 }
 

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { envNameFor } from '@kvr/config';
 import { trackChild } from '@kvr/local-servers';
-import { freePort, startNats, startRedis, waitFor, type NatsServerHandle, type RedisServerHandle } from '@kvr/testing';
+import { freePort, runCommand, startNats, startRedis, waitFor, type CliResult, type NatsServerHandle, type RedisServerHandle } from '@kvr/testing';
 import { APP_ENDPOINTS, appServices, effectiveConfig, listenSockets, loadCompose, localEnvironment, startLevels, type AppService, type LocalStack } from './compose-stack';
 import { commandWith, loadDockerIgnore, loadImages, materializeLayout, runtimeLayout, runtimeNpmCi, type ImageSpec } from './docker-files';
 
@@ -31,34 +31,10 @@ interface Running {
   output: string;
 }
 
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs a command to completion (argv[0] is `node` in every image, i.e. this Node). */
-function run(argv: readonly string[], cwd: string, env: Record<string, string>, timeoutMs = 60_000): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const [command, ...args] = argv;
-    const child = spawn(command === 'node' ? process.execPath : (command as string), args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const untrack = trackChild(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      untrack();
-      reject(err);
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      untrack();
-      resolve({ code, stdout, stderr });
-    });
-  });
+function run(argv: readonly string[], cwd: string, env: Record<string, string>, timeoutMs = 60_000): Promise<CliResult> {
+  const [command, ...args] = argv;
+  return runCommand(command === 'node' ? process.execPath : (command as string), args, { cwd, env, timeoutMs });
 }
 
 /** A stand-in OTLP/HTTP receiver: answers every export with 200 and records what came. */
