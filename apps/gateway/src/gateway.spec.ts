@@ -46,7 +46,7 @@ function parts(options: PartsOptions = {}): Parts {
     decide: (input: RouteInput) => {
       p.calls.push('decide');
       p.inputs.push(input);
-      return options.decide ? options.decide(input) : Promise.resolve({ explanation: explanation({ requestId: input.requestId }), ranked: [POD], candidates: { pods: [POD], baseModel: 'm', loraName: null }, tokenIds: [1, 2, 3], requestKeys: null });
+      return options.decide ? options.decide(input) : Promise.resolve({ explanation: explanation({ requestId: input.requestId }), ranked: [POD], candidates: { pods: [POD], baseModel: 'm', loraName: null }, tokenIds: [1, 2, 3], requestKeys: null, timings: { tokenizeMs: 1, scoreMs: 2 } });
     },
     commit: () => {
       p.calls.push('commit');
@@ -145,6 +145,18 @@ describe('Gateway.handle', () => {
     expect(await counter(p.registry, semconv.METRIC_ROUTE_DECISIONS_TOTAL, { model: 'm', reason: 'prefix_hit' })).toBe(1);
   });
 
+  it("hands the pod's answer a Server-Timing header with the routing time and its stages", async () => {
+    const p = parts();
+    await post(await handling(p), '{"model":"m","prompt":"hi"}');
+    const timing = String(p.forwards[0]!.responseHeaders?.['server-timing']);
+    const durations = Object.fromEntries([...timing.matchAll(/([\w-]+);dur=([\d.]+)/g)].map((m) => [m[1], Number(m[2])]));
+    expect(Object.keys(durations)).toEqual(['kvr-route', 'kvr-read', 'kvr-tokenize', 'kvr-score']);
+    // The stages come from the decision; the whole covers at least the read.
+    expect(durations['kvr-tokenize']).toBe(1);
+    expect(durations['kvr-score']).toBe(2);
+    expect(durations['kvr-route']).toBeGreaterThanOrEqual(durations['kvr-read'] as number);
+  });
+
   it('forwards chat requests to /v1/chat/completions and makes up a request id when the client sends none', async () => {
     const p = parts();
     const port = await handling(p, 'chat');
@@ -158,7 +170,7 @@ describe('Gateway.handle', () => {
     ['no_hit', explanation({ cold: true })],
     ['prefix_hit', explanation()],
   ])('counts the decision as %s', async (reason, e) => {
-    const p = parts({ decide: () => Promise.resolve({ explanation: e, ranked: [POD], candidates: { pods: [POD], baseModel: 'm', loraName: null }, tokenIds: null, requestKeys: null }) });
+    const p = parts({ decide: () => Promise.resolve({ explanation: e, ranked: [POD], candidates: { pods: [POD], baseModel: 'm', loraName: null }, tokenIds: null, requestKeys: null, timings: { tokenizeMs: 0, scoreMs: 0 } }) });
     await post(await handling(p), '{"model":"m","prompt":"hi"}');
     expect(await counter(p.registry, semconv.METRIC_ROUTE_DECISIONS_TOTAL, { reason })).toBe(1);
   });

@@ -14,7 +14,7 @@ import type { Forwarder } from './forwarder';
 import type { GatewayMetrics } from './metrics';
 import type { PodCatalog } from './pod-catalog';
 import { readJsonBody, validateRequest, type RequestKind } from './requests';
-import type { RouteDecision, RouteInput, Router } from './router';
+import type { DecisionTimings, RouteDecision, RouteInput, Router } from './router';
 
 export interface GatewayParts {
   readonly config: GatewayConfig;
@@ -60,6 +60,14 @@ function recordDecision(span: Span, explanation: RouteExplanation): void {
   }
 }
 
+/**
+ * `kvr-route` is the whole routing time; `kvr-read` (body read + validation), `kvr-tokenize` and
+ * `kvr-score` (request keys + scorers) are its stages; what is left is the pick and bookkeeping.
+ */
+function serverTiming(routingMs: number, readMs: number, timings: DecisionTimings): string {
+  return `kvr-route;dur=${routingMs.toFixed(3)}, kvr-read;dur=${readMs.toFixed(3)}, kvr-tokenize;dur=${timings.tokenizeMs.toFixed(3)}, kvr-score;dur=${timings.scoreMs.toFixed(3)}`;
+}
+
 export class Gateway {
   constructor(private readonly parts: GatewayParts) {}
 
@@ -74,6 +82,7 @@ export class Gateway {
       await context.with(trace.setSpan(parent, span), async () => {
         const { raw, body } = await readJsonBody(req, config.maxBodyBytes);
         const request = validateRequest(kind, body);
+        const readMs = performance.now() - started;
         const input: RouteInput = { requestId, kind, request, body, raw };
         const decision = await router.decide(input);
         // The speculative insert and the LRU update run while the request goes to the pod: a
@@ -84,8 +93,8 @@ export class Gateway {
         const routingMs = this.observe(decision, span, started);
         await forwarder.forward({
           // What routing added before the pod saw the request (read, validate, tokenize, score,
-          // pick), for clients and benchmarks: the standard Server-Timing header.
-          responseHeaders: { 'server-timing': `kvr-route;dur=${routingMs.toFixed(3)}` },
+          // pick), and its stages, for clients and benchmarks: the standard Server-Timing header.
+          responseHeaders: { 'server-timing': serverTiming(routingMs, readMs, decision.timings) },
           ranked: decision.ranked,
           path: kind === 'chat' ? '/v1/chat/completions' : '/v1/completions',
           raw,

@@ -5,12 +5,10 @@
  * at 2 s, so a restarted service is used again within seconds.
  */
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { context, propagation } from '@opentelemetry/api';
 import {
   INDEXER_PROTO,
-  PROTO_LOADER_OPTIONS,
-  protoDir,
+  loadGrpcPackage,
   SCORER_PROTO,
   type IndexerProtoGrpcType,
   type ScoreRequest,
@@ -24,11 +22,6 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_send_message_length': 64 * 1024 * 1024,
   'grpc.max_receive_message_length': 64 * 1024 * 1024,
 };
-
-function load<T>(file: string): T {
-  const definition = protoLoader.loadSync(file, { ...PROTO_LOADER_OPTIONS, includeDirs: [protoDir()] });
-  return grpc.loadPackageDefinition(definition) as unknown as T;
-}
 
 let scorerPackage: ScorerProtoGrpcType | undefined;
 let indexerPackage: IndexerProtoGrpcType | undefined;
@@ -58,7 +51,7 @@ export class ScorerClient {
   private readonly client: InstanceType<ScorerProtoGrpcType['kvr']['scoring']['v1']['Scorer']>;
 
   constructor(address: string) {
-    scorerPackage ??= load<ScorerProtoGrpcType>(SCORER_PROTO);
+    scorerPackage ??= loadGrpcPackage<ScorerProtoGrpcType>(SCORER_PROTO);
     this.client = new scorerPackage.kvr.scoring.v1.Scorer(target(address), grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
   }
 
@@ -99,7 +92,7 @@ export class IndexerClient {
   private readonly client: InstanceType<IndexerProtoGrpcType['kvr']['index']['v1']['Indexer']>;
 
   constructor(address: string) {
-    indexerPackage ??= load<IndexerProtoGrpcType>(INDEXER_PROTO);
+    indexerPackage ??= loadGrpcPackage<IndexerProtoGrpcType>(INDEXER_PROTO);
     this.client = new indexerPackage.kvr.index.v1.Indexer(target(address), grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
   }
 

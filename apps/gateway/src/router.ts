@@ -50,6 +50,16 @@ export interface RouteDecision {
   /** Block keys the approx-prefix scorer matched (recorded for the chosen pod on commit). */
   /** The request's keys (block size and hash seed from config), null without tokens. */
   readonly requestKeys: bigint[] | null;
+  /** Where the decision's time went, in ms (the gateway's Server-Timing header carries them). */
+  readonly timings: DecisionTimings;
+}
+
+/** Wall-clock stages of one decision, in ms. */
+export interface DecisionTimings {
+  /** Rendering + tokenization over the tokenizer's socket (0 when the request carried token ids). */
+  readonly tokenizeMs: number;
+  /** From the tokens to the last scorer's answer: request keys and the remote scorers. */
+  readonly scoreMs: number;
 }
 
 export interface RouterDeps {
@@ -136,7 +146,9 @@ export class Router {
     const queue = weights.queueSize > 0 ? this.remote(SCORERS.queueSize, weights.queueSize, this.deps.loadScorer, candidates, podIds, input, null) : Promise.resolve(skipped(SCORERS.queueSize, 0, 'weight 0'));
     const lruOrder = weights.noHitLru > 0 ? this.lruOrder() : Promise.resolve({ order: [] as string[], reason: undefined });
 
+    const tokenizeStarted = performance.now();
     const tokens = await this.tokenize(input, candidates);
+    const scoreStarted = performance.now();
     if (tokens.failure) fallbacks.push(`tokenizer:${tokens.failure}`);
     const tokenIds = tokens.ids;
 
@@ -150,6 +162,7 @@ export class Router {
     else precise = this.remote(SCORERS.precisePrefix, weights.precisePrefix, this.deps.indexer, candidates, podIds, input, requestKeys);
 
     const [preciseRun, kvRun, queueRun, lru] = await Promise.all([precise, kvUtil, queue, lruOrder]);
+    const timings: DecisionTimings = { tokenizeMs: scoreStarted - tokenizeStarted, scoreMs: performance.now() - scoreStarted };
     for (const run of [preciseRun, kvRun, queueRun]) {
       if (run.outcome.status === 'failed') {
         fallbacks.push(`${run.outcome.scorer}:${run.outcome.reason ?? 'error'}`);
@@ -229,6 +242,7 @@ export class Router {
       candidates,
       tokenIds,
       requestKeys,
+      timings,
     };
   }
 

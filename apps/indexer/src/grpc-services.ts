@@ -4,11 +4,9 @@
  * stats, for gateways and kvctl). Both read the shared index, so every replica serves them.
  */
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import {
   INDEXER_PROTO,
-  PROTO_LOADER_OPTIONS,
-  protoDir,
+  loadGrpcPackage,
   SCORER_PROTO,
   type DumpRequest__Output,
   type IndexerProtoGrpcType,
@@ -24,13 +22,8 @@ import type { IndexerMetrics } from './metrics';
 
 export const SCORER_NAME = 'precise-prefix';
 
-function load<T>(file: string): T {
-  const definition = protoLoader.loadSync(file, { ...PROTO_LOADER_OPTIONS, includeDirs: [protoDir()] });
-  return grpc.loadPackageDefinition(definition) as unknown as T;
-}
-
-export const scorerProto = (): ScorerProtoGrpcType => load<ScorerProtoGrpcType>(SCORER_PROTO);
-export const indexerProto = (): IndexerProtoGrpcType => load<IndexerProtoGrpcType>(INDEXER_PROTO);
+export const scorerProto = (): ScorerProtoGrpcType => loadGrpcPackage<ScorerProtoGrpcType>(SCORER_PROTO);
+export const indexerProto = (): IndexerProtoGrpcType => loadGrpcPackage<IndexerProtoGrpcType>(INDEXER_PROTO);
 
 function requestKeys(keyer: BlockKeyer, request: { model: string; lora_name: string; token_ids: number[]; cache_salt: string; request_keys?: string[] }): bigint[] {
   if (request.request_keys && request.request_keys.length > 0) return request.request_keys.map((k) => parseUint64(k));

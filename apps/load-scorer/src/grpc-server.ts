@@ -8,12 +8,11 @@
  * {@link PortReportingServerGrpc} overrides that one method to keep it (no free-port race).
  */
 import 'reflect-metadata';
-import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { Controller, Inject, Module, type DynamicModule, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { GrpcMethod, RpcException, ServerGrpc, type MicroserviceOptions } from '@nestjs/microservices';
-import { PROTO_LOADER_OPTIONS, protoDir, SCORER_PROTO, type ScoreRequest__Output, type ScoreResponse } from '@kvr/contracts';
+import { loadProtoDefinition, SCORER_PROTO, type ScoreRequest__Output, type ScoreResponse } from '@kvr/contracts';
 import type { Logger } from '@kvr/telemetry';
 import { LoadScoreService, UnknownScorerError } from './score-service';
 
@@ -93,12 +92,10 @@ export interface ScorerGrpcServer {
 
 /** Starts the Scorer service on `address` (`host:port`, port 0 picks one). */
 export async function startScorerGrpcServer(options: { address: string; service: LoadScoreService; logger: Logger }): Promise<ScorerGrpcServer> {
-  const dir = protoDir();
   const strategy = new PortReportingServerGrpc({
     package: 'kvr.scoring.v1',
-    protoPath: join(dir, SCORER_PROTO),
+    packageDefinition: loadProtoDefinition(SCORER_PROTO),
     url: options.address,
-    loader: { ...PROTO_LOADER_OPTIONS, includeDirs: [dir] },
     gracefulShutdown: true,
   });
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(ScorerModule.forService(options.service), {

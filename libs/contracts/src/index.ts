@@ -31,7 +31,9 @@ export {
 export type { MessageKind, ResetReason } from './jetstream';
 export { DEFAULT_REDIS_PREFIX, redisKeys, noHitLruKeys } from './redis-keys';
 export type { RedisKeys } from './redis-keys';
-export { protoDir, TOKENIZER_PROTO, SCORER_PROTO, INDEXER_PROTO, PROTO_LOADER_OPTIONS } from './proto-files';
+export { protoDir, TOKENIZER_PROTO, SCORER_PROTO, INDEXER_PROTO, PROTO_LOADER_OPTIONS, loadProtoDefinition, loadGrpcPackage } from './proto-files';
+export { withPackedUint32Codecs, packedUint32Fields, packedUint32Serializer, packedUint32Deserializer, encodePackedUint32 } from './packed-codec';
+export type { PackedUint32Field } from './packed-codec';
 export type { RenderCompletionRequest } from './generated/tokenization/RenderCompletionRequest';
 export type { RenderCompletionResponse } from './generated/tokenization/RenderCompletionResponse';
 export type { RenderChatCompletionRequest } from './generated/tokenization/RenderChatCompletionRequest';

@@ -1,5 +1,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { loadPackageDefinition } from '@grpc/grpc-js';
+import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
+import { withPackedUint32Codecs } from './packed-codec';
 
 const RELATIVE = join('libs', 'contracts', 'proto');
 
@@ -31,3 +34,17 @@ export const PROTO_LOADER_OPTIONS = {
   defaults: true,
   oneofs: true,
 } as const;
+
+/**
+ * A proto file (relative to `protoDir()`) loaded with PROTO_LOADER_OPTIONS, its token-id fields
+ * (`repeated uint32`) on the fast codecs of `packed-codec.ts`. Every client and server of ours loads
+ * its protos here, so both ends of a call use the same codecs.
+ */
+export function loadProtoDefinition(file: string): PackageDefinition {
+  return withPackedUint32Codecs(loadSync(file, { ...PROTO_LOADER_OPTIONS, includeDirs: [protoDir()] }));
+}
+
+/** The gRPC package of a proto file (see loadProtoDefinition), typed by its generated `ProtoGrpcType`. */
+export function loadGrpcPackage<T>(file: string): T {
+  return loadPackageDefinition(loadProtoDefinition(file)) as unknown as T;
+}

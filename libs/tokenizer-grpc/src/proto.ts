@@ -1,15 +1,11 @@
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { PROTO_LOADER_OPTIONS, protoDir, TOKENIZER_PROTO, type TokenizerProtoGrpcType } from '@kvr/contracts';
+import type * as grpc from '@grpc/grpc-js';
+import { loadGrpcPackage, TOKENIZER_PROTO, type TokenizerProtoGrpcType } from '@kvr/contracts';
 
 let cached: TokenizerProtoGrpcType | undefined;
 
 /** The `tokenization` package loaded from the proto file (once per process). */
 export function tokenizerProto(): TokenizerProtoGrpcType {
-  if (!cached) {
-    const definition = protoLoader.loadSync(TOKENIZER_PROTO, { ...PROTO_LOADER_OPTIONS, includeDirs: [protoDir()] });
-    cached = grpc.loadPackageDefinition(definition) as unknown as TokenizerProtoGrpcType;
-  }
+  cached ??= loadGrpcPackage<TokenizerProtoGrpcType>(TOKENIZER_PROTO);
   return cached;
 }
 

@@ -1,7 +1,6 @@
 /** A promise-style client of the indexer's `kvr.index.v1.Indexer` gRPC service, for kvctl. */
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { INDEXER_PROTO, PROTO_LOADER_OPTIONS, protoDir, type IndexerProtoGrpcType } from '@kvr/contracts';
+import { INDEXER_PROTO, loadGrpcPackage, type IndexerProtoGrpcType } from '@kvr/contracts';
 
 type Method = 'Lookup' | 'Explain' | 'Dump' | 'SpeculativeInsert' | 'Stats';
 
@@ -11,8 +10,7 @@ export interface IndexClient {
 }
 
 export function indexClient(address: string): IndexClient {
-  const definition = protoLoader.loadSync(INDEXER_PROTO, { ...PROTO_LOADER_OPTIONS, includeDirs: [protoDir()] });
-  const proto = grpc.loadPackageDefinition(definition) as unknown as IndexerProtoGrpcType;
+  const proto = loadGrpcPackage<IndexerProtoGrpcType>(INDEXER_PROTO);
   const client = new proto.kvr.index.v1.Indexer(address, grpc.credentials.createInsecure());
   return {
     call<T>(method: Method, request: object, timeoutMs = 5_000): Promise<T> {
