@@ -1,9 +1,11 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import type { Logger } from '@kvr/telemetry';
 import { waitFor } from '@kvr/testing';
 import { createLoadScorerMetrics, type LoadScorerMetrics } from './metrics';
 import { LoadScoreService, UnknownScorerError } from './score-service';
-import { metricsUrl, PodScraper } from './scraper';
+import { keepAliveGet, metricsUrl, PodScraper, type ScrapeGet } from './scraper';
 
 const PAGE = (waiting: number, usage: number): string => `vllm:num_requests_waiting{engine="0",model_name="m"} ${waiting}\nvllm:kv_cache_usage_perc{engine="0",model_name="m"} ${usage}\n`;
 
@@ -27,15 +29,19 @@ async function counterValue(metrics: LoadScorerMetrics, name: 'scrapes' | 'score
   return values.find((v) => Object.entries(labels).every(([k, x]) => (v.labels as Record<string, string | number | undefined>)[k] === x))?.value ?? 0;
 }
 
-/** A fetch whose answers the test hands out one by one. */
-function scriptedFetch() {
+/** A GET whose answers the test hands out one by one (deadlines as keepAliveGet keeps them). */
+function scriptedGet() {
   const pending: { url: string; signal: AbortSignal; resolve: (res: Response) => void; reject: (err: unknown) => void }[] = [];
-  const fn = ((input: string | URL | Request, init?: RequestInit) =>
+  const fn: ScrapeGet = (url, { signal, timeoutMs }) =>
     new Promise<Response>((resolve, reject) => {
-      const signal = init?.signal as AbortSignal;
+      const timer = setTimeout(() => reject(new DOMException('deadline', 'TimeoutError')), timeoutMs);
       signal.addEventListener('abort', () => reject(signal.reason));
-      pending.push({ url: String(input), signal, resolve, reject });
-    })) as typeof fetch;
+      const answer = (res: Response): void => {
+        clearTimeout(timer);
+        resolve(res);
+      };
+      pending.push({ url, signal, resolve: answer, reject });
+    }).then(async (res) => ({ status: res.status, body: await res.text() }));
   return { fn, pending };
 }
 
@@ -59,6 +65,46 @@ describe('metricsUrl', () => {
   });
 });
 
+describe('keepAliveGet', () => {
+  const servers: Server[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((server) => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    })));
+  });
+  async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
+    const server = createServer(handler);
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
+  }
+
+  it('answers the status and the body, and sends the headers', async () => {
+    const url = await serve((req, res) => {
+      res.writeHead(req.headers.accept === 'text/plain' ? 200 : 406);
+      res.end('vllm:num_requests_waiting 1\n');
+    });
+    expect(await keepAliveGet(url, { signal: new AbortController().signal, timeoutMs: 5_000, headers: { accept: 'text/plain' } })).toEqual({ status: 200, body: 'vllm:num_requests_waiting 1\n' });
+    expect((await keepAliveGet(url, { signal: new AbortController().signal, timeoutMs: 5_000, headers: {} })).status).toBe(406);
+  });
+
+  it('rejects with a TimeoutError past its deadline, and with the reason when aborted', async () => {
+    const url = await serve(() => undefined); // never answers
+    await expect(keepAliveGet(url, { signal: new AbortController().signal, timeoutMs: 20, headers: {} })).rejects.toMatchObject({ name: 'TimeoutError' });
+    const abort = new AbortController();
+    const call = keepAliveGet(url, { signal: abort.signal, timeoutMs: 5_000, headers: {} });
+    abort.abort(new Error('pod removed'));
+    await expect(call).rejects.toThrow('pod removed');
+  });
+
+  it('rejects when nothing listens', async () => {
+    const url = await serve(() => undefined);
+    await Promise.all(servers.splice(0).map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    await expect(keepAliveGet(url, { signal: new AbortController().signal, timeoutMs: 5_000, headers: {} })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+});
+
 describe('PodScraper', () => {
   let clock = 0;
   let metrics: LoadScorerMetrics;
@@ -74,21 +120,21 @@ describe('PodScraper', () => {
     scraper = undefined;
   });
 
-  const make = (options: { fetch: typeof fetch; intervalMs?: number; timeoutMs?: number; logger?: Logger }): PodScraper =>
+  const make = (options: { get: ScrapeGet; intervalMs?: number; timeoutMs?: number; logger?: Logger }): PodScraper =>
     (scraper = new PodScraper({
       intervalMs: options.intervalMs ?? 50,
       timeoutMs: options.timeoutMs ?? 10_000,
       metricsPath: '/metrics',
       logger: options.logger ?? fakeLogger().logger,
       metrics,
-      fetch: options.fetch,
+      get: options.get,
       now: () => clock,
     }));
 
   it('scrapes at once, keeps the values with their time, and never overlaps scrapes of a pod', async () => {
     jest.useFakeTimers({ doNotFake: ['performance', 'queueMicrotask', 'nextTick', 'setImmediate'] });
-    const { fn, pending } = scriptedFetch();
-    const s = make({ fetch: fn });
+    const { fn, pending } = scriptedGet();
+    const s = make({ get: fn });
     s.addPod(POD);
     expect(pending.map((p) => p.url)).toEqual(['http://10.0.0.1:8000/metrics']);
     jest.advanceTimersByTime(500); // ten intervals while the first scrape hangs
@@ -103,9 +149,9 @@ describe('PodScraper', () => {
 
   it('logs a failing pod once, counts every failure, and logs the recovery once', async () => {
     jest.useFakeTimers({ doNotFake: ['performance', 'queueMicrotask', 'nextTick', 'setImmediate'] });
-    const { fn, pending } = scriptedFetch();
+    const { fn, pending } = scriptedGet();
     const { logger, calls } = fakeLogger();
-    const s = make({ fetch: fn, logger });
+    const s = make({ get: fn, logger });
     s.addPod(POD);
     for (let i = 0; i < 5; i++) {
       pending[i]!.reject(Object.assign(new TypeError('fetch failed'), { cause: new Error('connect ECONNREFUSED 10.0.0.1:8000') }));
@@ -127,8 +173,8 @@ describe('PodScraper', () => {
   });
 
   it('counts a scrape past its deadline as a timeout and keeps the last values', async () => {
-    const { fn, pending } = scriptedFetch();
-    const s = make({ fetch: fn, intervalMs: 60_000, timeoutMs: 20 });
+    const { fn, pending } = scriptedGet();
+    const s = make({ get: fn, intervalMs: 60_000, timeoutMs: 20 });
     s.addPod(POD);
     // The first answer is in time; the values stay after a later scrape times out.
     pending[0]!.resolve(new Response(PAGE(2, 0.1)));
@@ -136,12 +182,13 @@ describe('PodScraper', () => {
     s.addPod(POD); // re-added: a new loop, a new first scrape that hangs until its deadline
     expect(s.load(POD.id)).toBeUndefined();
     await waitFor(async () => ((await counterValue(metrics, 'scrapes', { outcome: 'timeout' })) === 1 ? true : undefined), { what: 'a timeout' });
-    expect(pending[1]!.signal.aborted).toBe(true);
+    // The deadline is the GET's (keepAliveGet's tests); the pod's own signal stays for its removal.
+    expect(pending[1]!.signal.aborted).toBe(false);
   });
 
   it('forgets a removed pod: loop stopped, scrape in flight aborted and not counted', async () => {
-    const { fn, pending } = scriptedFetch();
-    const s = make({ fetch: fn, intervalMs: 60_000 });
+    const { fn, pending } = scriptedGet();
+    const s = make({ get: fn, intervalMs: 60_000 });
     s.addPod(POD);
     pending[0]!.resolve(new Response(PAGE(2, 0.1)));
     await waitFor(async () => s.load(POD.id), { what: 'values' });

@@ -34,13 +34,22 @@ export function childEnv(overrides: Record<string, string | undefined> = {}): No
 }
 
 /**
+ * V8 flags of every app process, as the service images set them (docker/*.Dockerfile,
+ * NODE_OPTIONS). A 64 MiB young-generation semi-space (Node 20's default is 16): every gateway
+ * request allocates its 40 KB prompt string, 7k token ids and their messages, much of it still
+ * alive at the next scavenge under load. Measured with the gateway benchmark at 50 req/s: minor-GC
+ * time 1.6 → 0.64 s over the same traffic, added-latency p99 37–160 → 27–30 ms.
+ */
+export const SERVICE_V8_FLAGS: readonly string[] = ['--max-semi-space-size=64'];
+
+/**
  * Starts `kvr <app> …args` as a real process, the way a user does, and resolves once it printed
  * its ready line. Rejects with the app's stderr if it exits first or stays silent too long.
  * The process is tracked like the servers: killed on test-process exit and by the global teardown.
  */
 export function startApp(app: string, args: readonly string[], options: StartAppOptions = {}): Promise<AppProcess> {
   const env = childEnv(options.env);
-  const child = spawn(process.execPath, [join(WORKSPACE_ROOT, 'tools', 'bin', 'kvr.js'), app, ...args], { cwd: WORKSPACE_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...SERVICE_V8_FLAGS, join(WORKSPACE_ROOT, 'tools', 'bin', 'kvr.js'), app, ...args], { cwd: WORKSPACE_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
   const untrack = trackChild(child);
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
