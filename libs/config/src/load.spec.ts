@@ -128,6 +128,19 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it.each([
+    ['collector', {}, true],
+    ['gateway', {}, true],
+    ['load-scorer', {}, true],
+    ['indexer', { KVR_STANDALONE: 'true' }, true],
+    ['indexer', {}, false],
+  ])('%s: a file discovery needs its file (%j)', (app, env, reported) => {
+    const schema = APP_SCHEMAS[app]!;
+    const load = (): unknown => loadConfig(schema, { app, env: { ...env, KVR_DISCOVERY__KIND: 'file' } });
+    if (reported) expect(problemsOf(load)).toContain('discovery.file is required when discovery.kind is file');
+    else expect(load).not.toThrow();
+  });
+
   it('reports KVR_ variables that match no field, but ignores tooling variables', () => {
     const { ignoredEnv } = loadConfig(SampleConfig, {
       app: 'sample',

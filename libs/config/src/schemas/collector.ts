@@ -83,6 +83,11 @@ export class PodDiscoverySettings {
   @Doc('kubernetes: API server URL (empty: in-cluster, from KUBERNETES_SERVICE_HOST/PORT and the service account).')
   @IsString()
   apiServer = '';
+
+  /** This block's cross-field rule, worded for the `discovery` section every app config gives it. */
+  problems(): string[] {
+    return this.kind === 'file' && this.file === '' ? ['discovery.file is required when discovery.kind is file'] : [];
+  }
 }
 
 /** ZMQ side. */
@@ -185,7 +190,7 @@ export class CollectorConfig implements CrossFieldRules {
 
   crossFieldProblems(): string[] {
     const problems: string[] = [];
-    if (this.discovery.kind === 'file' && this.discovery.file === '') problems.push('discovery.file is required when discovery.kind is file');
+    problems.push(...this.discovery.problems());
     if (this.stream.name === this.deadLetterStream.name) problems.push('stream.name and deadLetterStream.name must differ');
     return problems;
   }

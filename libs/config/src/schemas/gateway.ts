@@ -134,7 +134,7 @@ export class GatewayConfig implements CrossFieldRules {
 
   crossFieldProblems(): string[] {
     const problems: string[] = [];
-    if (this.discovery.kind === 'file' && this.discovery.file === '') problems.push('discovery.file is required when discovery.kind is file');
+    problems.push(...this.discovery.problems());
     const w = this.weights;
     if (w.precisePrefix + w.kvCacheUtilization + w.queueSize + w.noHitLru + w.approxPrefix === 0) problems.push('weights: at least one scorer needs a weight above 0');
     return problems;

@@ -105,7 +105,7 @@ export class IndexerConfig implements CrossFieldRules {
 
   crossFieldProblems(): string[] {
     const problems = isHostPort(this.grpc) ? [] : [`grpc: "${this.grpc}" is not host:port`];
-    if (this.standalone && this.discovery.kind === 'file' && this.discovery.file === '') problems.push('discovery.file is required when discovery.kind is file');
+    if (this.standalone) problems.push(...this.discovery.problems());
     return problems;
   }
 }

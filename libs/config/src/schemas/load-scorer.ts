@@ -49,7 +49,7 @@ export class LoadScorerConfig implements CrossFieldRules {
   crossFieldProblems(): string[] {
     const problems: string[] = [];
     if (!isHostPort(this.grpc)) problems.push(`grpc: "${this.grpc}" is not host:port`);
-    if (this.discovery.kind === 'file' && this.discovery.file === '') problems.push('discovery.file is required when discovery.kind is file');
+    problems.push(...this.discovery.problems());
     if (this.staleAfterMs <= this.scrapeIntervalMs) problems.push('staleAfterMs must be greater than scrapeIntervalMs');
     return problems;
   }
