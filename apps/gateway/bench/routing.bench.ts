@@ -32,6 +32,8 @@ interface Sample {
 }
 
 type Stage = 'route' | 'read' | 'tokenize' | 'score';
+/** One `kvr-<stage>;dur=<ms>` entry of the gateway's Server-Timing header. */
+const SERVER_TIMING_ENTRY = /kvr-(\w+);dur=([\d.]+)/g;
 const agent = new Agent({ keepAlive: true, maxSockets: 512 });
 
 function one(gateway: URL, prompt: string): Promise<Sample> {
@@ -42,8 +44,8 @@ function one(gateway: URL, prompt: string): Promise<Sample> {
       (res) => {
         res.resume();
         res.on('end', () => {
-          const timing = String(res.headers['server-timing'] ?? '');
-          const stage = (name: string): number => Number(new RegExp(`kvr-${name};dur=([\\d.]+)`).exec(timing)?.[1] ?? Number.NaN);
+          const durations = new Map([...String(res.headers['server-timing'] ?? '').matchAll(SERVER_TIMING_ENTRY)].map((m) => [m[1], Number(m[2])]));
+          const stage = (name: Stage): number => durations.get(name) ?? Number.NaN;
           resolve({ route: stage('route'), read: stage('read'), tokenize: stage('tokenize'), score: stage('score'), ok: res.statusCode === 200 });
         });
         res.on('error', reject);
