@@ -28,8 +28,19 @@ function findSuites(filter: string | undefined): string[] {
   return filter ? files.filter((file) => file.includes(filter)) : files;
 }
 
+/**
+ * Suites start the product's processes from dist/ without the freshness check of every start
+ * (KVR_NO_BUILD): build it once here, so that a benchmark never measures stale code.
+ */
+function buildDist(): void {
+  // tools/bin/build.js is plain CommonJS, shared with the launchers.
+  const { build } = require(join(ROOT, 'tools', 'bin', 'build.js')) as { build(options: { quiet: boolean }): void };
+  build({ quiet: true });
+}
+
 async function main(): Promise<void> {
   const filter = process.argv[2];
+  buildDist();
   const files = findSuites(filter);
   if (files.length === 0) throw new Error(`no bench suites found${filter ? ` matching "${filter}"` : ''}`);
   const sections: string[] = [];

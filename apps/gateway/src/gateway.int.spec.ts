@@ -121,6 +121,9 @@ describe('gateway on the whole pipeline', () => {
         OTEL_METRICS_EXPORTER: 'none',
         OTEL_LOGS_EXPORTER: 'none',
       },
+      // The second replica reads the index from Redis itself: the replica test below then also
+      // shows that both index paths score alike.
+      gatewayReplicaEnv: [{}, { KVR_INDEX_ACCESS: 'redis' }],
     });
     gateway = pipeline.gateways[0] as string;
     tokenizer = new TokenizerClient({ target: pipeline.tokenizer });
@@ -220,8 +223,10 @@ describe('gateway on the whole pipeline', () => {
     expect(table.stdout).toContain(`* ${explanation.chosen as string}`);
   });
 
-  it('two replicas make the same decisions for the same state, cold requests included (shared no-hit-LRU)', async () => {
+  it('two replicas make the same decisions for the same state, cold requests included (shared no-hit-LRU), one asking the indexer and one reading Redis', async () => {
     const [a, b] = pipeline.gateways as [string, string];
+    const indexAccess = async (url: string) => ((await (await fetch(`${url}/ready`)).json()) as { details: { indexAccess: string } }).details.indexAccess;
+    expect(await Promise.all([indexAccess(a), indexAccess(b)])).toEqual(['indexer', 'redis']);
     const prng = createPrng(11);
     for (let i = 0; i < 8; i++) {
       // A cold prompt (nobody holds it), then a warm one; each sent for real through alternating
@@ -292,29 +297,37 @@ describe('gateway on the whole pipeline', () => {
     ['tokenizer', 'tokenizer'],
     ['redis', 'no-hit-lru'],
   ])('keeps every request succeeding with the %s killed, counts the fallback, and is precise again within 10 s of its return', async (part, scorer) => {
-    const fallbacksBefore = await counter(gateway, 'kvr_gateway_scorer_fallbacks_total', `scorer="${scorer}"`);
+    // Redis down also takes the index away from the replica that reads it itself.
+    const watched: [string, string][] = part === 'redis' ? [[gateway, scorer], [pipeline.gateways[1] as string, 'precise-prefix']] : [[gateway, scorer]];
+    const fallbacksBefore = await Promise.all(watched.map(([url, name]) => counter(url, 'kvr_gateway_scorer_fallbacks_total', `scorer="${name}"`)));
     if (part === 'redis') await pipeline.stopRedis();
     else await pipeline.stopPart(part, { kill: true });
-    for (let i = 0; i < 6; i++) {
-      const res = await post(`${gateway}/v1/completions`, { model: MODEL, prompt: load.prompt(i % load.prefixes.length, 400 + i), max_tokens: 1 });
-      expect(res.status).toBe(200);
-      await res.arrayBuffer();
+    for (const [url] of watched) {
+      for (let i = 0; i < 6; i++) {
+        const res = await post(`${url}/v1/completions`, { model: MODEL, prompt: load.prompt(i % load.prefixes.length, 400 + i), max_tokens: 1 });
+        expect(res.status).toBe(200);
+        await res.arrayBuffer();
+      }
     }
-    expect(await counter(gateway, 'kvr_gateway_scorer_fallbacks_total', `scorer="${scorer}"`)).toBeGreaterThan(fallbacksBefore);
+    for (const [i, [url, name]] of watched.entries()) {
+      expect(await counter(url, 'kvr_gateway_scorer_fallbacks_total', `scorer="${name}"`)).toBeGreaterThan(fallbacksBefore[i] as number);
+    }
 
     if (part === 'redis') await pipeline.startRedis();
     else await pipeline.startPart(part);
     const back = Date.now();
     // Precise again: every scorer answers and a warm prefix is found where the sims hold it.
     const prompt = load.prompt(1, 500);
-    await waitFor(
-      async () => {
-        const holders = await holdersOfFirstBlock(prompt);
-        const e = await explain(gateway, prompt);
-        return e.fallbacks.length === 0 && e.predictedCachedBlocks > 0 && holders.includes(e.chosen as string) ? true : undefined;
-      },
-      { what: `precise routing after the ${part} came back`, timeoutMs: 10_000 },
-    );
+    for (const [url] of watched) {
+      await waitFor(
+        async () => {
+          const holders = await holdersOfFirstBlock(prompt);
+          const e = await explain(url, prompt);
+          return e.fallbacks.length === 0 && e.predictedCachedBlocks > 0 && holders.includes(e.chosen as string) ? true : undefined;
+        },
+        { what: `precise routing on ${url} after the ${part} came back`, timeoutMs: 10_000 },
+      );
+    }
     expect(Date.now() - back).toBeLessThanOrEqual(10_000);
   }, 90_000);
 });

@@ -159,6 +159,7 @@ export class Gateway {
       details: {
         pods,
         models: this.parts.catalog.models().map((m) => m.id),
+        indexAccess: this.parts.config.indexAccess,
         ...(Object.keys(unindexed).length > 0
           ? { unindexedModels: unindexed, warning: 'requests for these models never matched an indexed block: check the model name, block size and hash seed of pods, indexer and gateway' }
           : {}),

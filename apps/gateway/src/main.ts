@@ -1,4 +1,6 @@
+import { createBlockKeyer } from '@kvr/block-keys';
 import { GatewayConfig } from '@kvr/config';
+import { RedisBlockIndex } from '@kvr/kv-index-redis';
 import { podSourceFromSettings, type PodSource } from '@kvr/discovery';
 import { announceReady, loadAppConfig, runAppCommand, type CommandSpec, type FlagTarget, type ParsedValues } from '@kvr/runtime';
 import { createLogger, createMetricsRegistry, startTracing, type Logger } from '@kvr/telemetry';
@@ -11,7 +13,8 @@ import { startHttpServer } from './http';
 import { createGatewayMetrics } from './metrics';
 import { LocalNoHitLru, SharedNoHitLru } from './no-hit-lru';
 import { PodCatalog } from './pod-catalog';
-import { IndexerClient, ScorerClient } from './remote';
+import { RedisPrefixScorer, RedisSpeculativeWriter } from './redis-index-access';
+import { IndexerClient, ScorerClient, type ScoringService, type SpeculativeWriter } from './remote';
 import { Router } from './router';
 
 const APP = 'gateway';
@@ -26,6 +29,7 @@ export const gatewaySpec: CommandSpec = {
     tokenizer: { type: 'string', description: 'Tokenizer service: unix:///path or host:port', placeholder: 'TARGET' },
     indexer: { type: 'string', description: 'Indexer gRPC address (default 127.0.0.1:50051)', placeholder: 'ADDR' },
     'load-scorer': { type: 'string', description: 'Load-scorer gRPC address (default 127.0.0.1:50052)', placeholder: 'ADDR' },
+    'index-access': { type: 'string', description: 'indexer (the indexer\'s Scorer over gRPC, default) or redis (the gateway reads the index from Redis itself)', placeholder: 'MODE' },
     redis: { type: 'string', description: 'Redis URL of the shared no-hit-LRU state (default redis://127.0.0.1:6379; --redis= for none: state local to this replica)', placeholder: 'URL' },
   },
   details: 'Prints {"event":"ready","app":"gateway","listen":{"http":"http://…"}} once it serves. Pods come from the discovery section of the config (KVR_DISCOVERY__PODS for a static list).',
@@ -38,7 +42,17 @@ const FLAGS: Record<string, FlagTarget> = {
   indexer: { path: ['indexer'] },
   'load-scorer': { path: ['loadScorer'] },
   redis: { path: ['redis'] },
+  'index-access': { path: ['indexAccess'] },
 };
+
+/** The index's two paths (precise-prefix reads, speculative writes) that config.indexAccess names. */
+function indexAccess(config: GatewayConfig, redis: Redis | null): { indexer: ScoringService; indexerAdmin: SpeculativeWriter } {
+  if (config.indexAccess === 'redis' && redis) {
+    const index = new RedisBlockIndex({ redis, prefix: config.redisPrefix, keyer: createBlockKeyer({ modelName: 'unused', blockSize: config.blockSize, hashSeed: config.hashSeed }) });
+    return { indexer: new RedisPrefixScorer(index, redis), indexerAdmin: new RedisSpeculativeWriter(index) };
+  }
+  return { indexer: new ScorerClient(config.indexer), indexerAdmin: new IndexerClient(config.indexer) };
+}
 
 export interface RunningGateway {
   readonly url: string;
@@ -50,8 +64,6 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
   const metrics = createGatewayMetrics(registry);
   const catalog = new PodCatalog(source, logger.child({ component: 'pods' }), config.modelsRefreshMs);
   const tokenizer = new TokenizerClient({ target: config.tokenizer, timeoutMs: config.tokenizerTimeoutMs });
-  const indexer = new ScorerClient(config.indexer);
-  const indexerAdmin = new IndexerClient(config.indexer);
   const loadScorer = new ScorerClient(config.loadScorer);
   // Fail fast while Redis is away (the LRU falls back to its local copy) and reconnect quickly.
   // No Redis configured: the state stays in this process.
@@ -69,13 +81,16 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
     logger.info('no Redis configured: the no-hit-LRU state is local to this replica');
   }
   const lru = redis ? new SharedNoHitLru(redis, config.redisPrefix) : new LocalNoHitLru();
+  // The config check guarantees a Redis for `indexAccess: redis`.
+  const { indexer, indexerAdmin } = indexAccess(config, redis);
   const router = new Router({ config, catalog, tokenizer, indexer, indexerAdmin, loadScorer, lru, metrics, logger });
   const forwarder = new Forwarder({ maxRetries: config.maxRetries, headersTimeoutMs: config.upstreamHeadersTimeoutMs, retryAfterSeconds: config.retryAfterSeconds, metrics, logger, catalog });
   // Connect the channels before taking traffic, so that the first requests do not spend their
   // scorer deadlines on connection set-up. A service that is not up yet is no reason to wait:
   // requests route without it (counted) until it is.
   const connected = await Promise.all([tokenizer.connect(2_000), indexer.connect(2_000), indexerAdmin.connect(2_000), loadScorer.connect(2_000), catalog.start().then(() => true)]);
-  const names = ['tokenizer', 'indexer', 'indexer', 'load-scorer'];
+  const indexName = config.indexAccess === 'redis' ? 'redis (index)' : 'indexer';
+  const names = ['tokenizer', indexName, indexName, 'load-scorer'];
   const missing = [...new Set(names.filter((_, i) => !connected[i]))];
   if (missing.length > 0) logger.warn({ services: missing }, 'not reachable at start; requests route without them until they are');
   const gateway = new Gateway({ config, router, forwarder, catalog, metrics, logger });

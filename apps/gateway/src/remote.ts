@@ -47,7 +47,23 @@ export function grpcFailureReason(err: unknown): string {
   return 'error';
 }
 
-export class ScorerClient {
+/** A scorer the router can call: the gRPC client below, or the gateway's own read of the index. */
+export interface ScoringService {
+  score(request: ScoreRequest, timeoutMs: number): Promise<ScoreResponse__Output>;
+  /** Resolves true once the path is usable (false after `timeoutMs`). */
+  connect(timeoutMs: number): Promise<boolean>;
+  close(): void;
+}
+
+/** Where the chosen pod's speculative entries go: the indexer over gRPC, or the index's Redis. */
+export interface SpeculativeWriter {
+  /** Resolves with the number of keys written. */
+  speculativeInsert(insert: SpeculativeInsert, timeoutMs: number): Promise<number>;
+  connect(timeoutMs: number): Promise<boolean>;
+  close(): void;
+}
+
+export class ScorerClient implements ScoringService {
   private readonly client: InstanceType<ScorerProtoGrpcType['kvr']['scoring']['v1']['Scorer']>;
 
   constructor(address: string) {
@@ -88,7 +104,7 @@ export interface SpeculativeInsert {
   ttlMs: number;
 }
 
-export class IndexerClient {
+export class IndexerClient implements SpeculativeWriter {
   private readonly client: InstanceType<IndexerProtoGrpcType['kvr']['index']['v1']['Indexer']>;
 
   constructor(address: string) {

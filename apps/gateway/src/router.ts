@@ -30,7 +30,7 @@ import { badRequest, noPod, unknownModel } from './errors';
 import type { GatewayMetrics } from './metrics';
 import type { NoHitLru } from './no-hit-lru';
 import type { Candidates, PodCatalog } from './pod-catalog';
-import { grpcFailureReason, type IndexerClient, type ScorerClient } from './remote';
+import { grpcFailureReason, type ScoringService, type SpeculativeWriter } from './remote';
 import { completionPrompt, type ChatCompletionRequest, type CompletionRequest, type RequestKind } from './requests';
 
 export interface RouteInput {
@@ -66,9 +66,10 @@ export interface RouterDeps {
   readonly config: GatewayConfig;
   readonly catalog: PodCatalog;
   readonly tokenizer: TokenizerClient;
-  readonly indexer: ScorerClient;
-  readonly indexerAdmin: IndexerClient;
-  readonly loadScorer: ScorerClient;
+  /** The precise-prefix scorer: the indexer over gRPC, or the index read from Redis (config.indexAccess). */
+  readonly indexer: ScoringService;
+  readonly indexerAdmin: SpeculativeWriter;
+  readonly loadScorer: ScoringService;
   readonly lru: NoHitLru;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
@@ -340,7 +341,7 @@ export class Router {
   private remote(
     scorer: ScorerName,
     weight: number,
-    client: ScorerClient,
+    client: ScoringService,
     candidates: Candidates,
     podIds: string[],
     input: RouteInput,

@@ -17,10 +17,9 @@ import {
 } from '@kvr/contracts';
 import { parseUint64, type BlockKeyer } from '@kvr/block-keys';
 import type { BlockIndex } from '@kvr/kv-index';
+import { precisePrefixScoreResponse } from '@kvr/scoring';
 import type { Logger } from '@kvr/telemetry';
 import type { IndexerMetrics } from './metrics';
-
-export const SCORER_NAME = 'precise-prefix';
 
 export const scorerProto = (): ScorerProtoGrpcType => loadGrpcPackage<ScorerProtoGrpcType>(SCORER_PROTO);
 export const indexerProto = (): IndexerProtoGrpcType => loadGrpcPackage<IndexerProtoGrpcType>(INDEXER_PROTO);
@@ -33,16 +32,7 @@ function requestKeys(keyer: BlockKeyer, request: { model: string; lora_name: str
 export async function score(index: BlockIndex, keyer: BlockKeyer, request: ScoreRequest__Output) {
   const keys = requestKeys(keyer, request);
   const result = await index.lookup(keys, request.pods);
-  return {
-    scorer: SCORER_NAME,
-    request_blocks: keys.length,
-    scores: result.pods.map((p) => ({
-      pod: p.pod,
-      score: keys.length === 0 ? 0 : p.weightedScore / keys.length,
-      matched_blocks: p.matchedBlocks,
-      detail: JSON.stringify({ matchedBlocks: p.matchedBlocks, speculativeBlocks: p.speculativeBlocks, weighted: p.weightedScore }),
-    })),
-  };
+  return precisePrefixScoreResponse(keys.length, result.pods);
 }
 
 async function lookup(index: BlockIndex, keyer: BlockKeyer, request: LookupRequest__Output) {

@@ -141,6 +141,15 @@ describe('loadConfig', () => {
     else expect(load).not.toThrow();
   });
 
+  it('gateway: indexAccess redis needs a Redis, and takes only the two known paths', () => {
+    const gateway = APP_SCHEMAS['gateway']!;
+    expect(problemsOf(() => loadConfig(gateway, { app: 'gateway', env: { KVR_INDEX_ACCESS: 'redis', KVR_REDIS: '' } }))).toEqual([
+      'indexAccess: `redis` reads the index from Redis, so `redis` must name one',
+    ]);
+    expect(problemsOf(() => loadConfig(gateway, { app: 'gateway', env: { KVR_INDEX_ACCESS: 'direct' } }))[0]).toMatch(/^indexAccess/);
+    expect(loadConfig(gateway, { app: 'gateway', env: { KVR_INDEX_ACCESS: 'redis' } }).config).toMatchObject({ indexAccess: 'redis', redis: 'redis://127.0.0.1:6379' });
+  });
+
   it('reports KVR_ variables that match no field, but ignores tooling variables', () => {
     const { ignoredEnv } = loadConfig(SampleConfig, {
       app: 'sample',

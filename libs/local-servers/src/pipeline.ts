@@ -80,6 +80,8 @@ export interface PipelineOptions {
   logLevel?: string;
   /** Extra environment of the gateways (e.g. OTEL_* to export their spans). */
   gatewayEnv?: Record<string, string>;
+  /** Extra environment of gateway replica i (after gatewayEnv), e.g. one replica on another index path. */
+  gatewayReplicaEnv?: readonly Record<string, string>[];
   /** Extra environment of every service. */
   env?: Record<string, string>;
   /** Which parts to run beyond the fleet and the event path. @default all */
@@ -230,7 +232,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
         const port = i === 0 && options.gatewayPort ? options.gatewayPort : await freePort();
         // Replica i asks indexer i (round robin): every indexer serves the same shared index.
         const args = ['--port', String(port), '--tokenizer', `unix://${socket}`, '--indexer', indexers[i % indexers.length] as string, '--load-scorer', loadScorer, redis ? `--redis=${redis.url}` : '--redis='];
-        const gateway = await define(i === 0 ? 'gateway' : `gateway-${i + 1}`, 'gateway', args, { KVR_DISCOVERY__PODS: podSpecs, ...options.gatewayEnv });
+        const gateway = await define(i === 0 ? 'gateway' : `gateway-${i + 1}`, 'gateway', args, { KVR_DISCOVERY__PODS: podSpecs, ...options.gatewayEnv, ...options.gatewayReplicaEnv?.[i] });
         gateways.push(String(gateway.listen['http']));
       }
     }

@@ -8,3 +8,5 @@ export type { WeightedScores, RankedPod } from './picker';
 export { formatExplanation } from './explanation';
 export type { RouteExplanation, PodExplanation, ScorerOutcome } from './explanation';
 export { ApproxPrefixIndex } from './approx-prefix';
+export { precisePrefixScoreResponse } from './precise-response';
+export type { PrefixMatch, PrefixDetail } from './precise-response';

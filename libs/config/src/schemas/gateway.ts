@@ -62,6 +62,10 @@ export class GatewayConfig implements CrossFieldRules {
   @IsGrpcTarget()
   loadScorer = '127.0.0.1:50052';
 
+  @Doc('How the gateway reaches the block index. `indexer`: the indexer\'s precise-prefix Scorer and SpeculativeInsert over gRPC. `redis`: the gateway runs the same lookup script and speculative writes on the index\'s Redis itself (`redis`, `redisPrefix`), one process hop fewer per request, as llm-d\'s EPP reads its index; the indexer stays the only writer of events and still serves kvctl.')
+  @IsIn(['indexer', 'redis'])
+  indexAccess: 'indexer' | 'redis' = 'indexer';
+
   @Doc('Redis holding the shared no-hit-LRU state (the index\'s Redis), so that replicas decide alike. Empty: no Redis, the state stays in this process (one replica, e.g. with a standalone indexer).')
   @IsServiceUrl(['redis', 'rediss'], { optional: true })
   redis = 'redis://127.0.0.1:6379';
@@ -136,6 +140,7 @@ export class GatewayConfig implements CrossFieldRules {
     const problems: string[] = [];
     problems.push(...this.discovery.problems());
     const w = this.weights;
+    if (this.indexAccess === 'redis' && this.redis === '') problems.push('indexAccess: `redis` reads the index from Redis, so `redis` must name one');
     if (w.precisePrefix + w.kvCacheUtilization + w.queueSize + w.noHitLru + w.approxPrefix === 0) problems.push('weights: at least one scorer needs a weight above 0');
     return problems;
   }
