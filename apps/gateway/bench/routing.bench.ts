@@ -92,13 +92,20 @@ async function fallbacks(gateway: URL): Promise<number> {
   return sumSamples(await (await fetch(`${gateway}/metrics`)).text(), semconv.METRIC_SCORER_FALLBACKS_TOTAL);
 }
 
-type IndexAccess = 'indexer' | 'redis';
+/** The gateway's paths to the tokenizer and the index (config `tokenization`, `indexAccess`). */
+interface Paths {
+  readonly tokenization: 'service' | 'in-process';
+  readonly indexAccess: 'indexer' | 'redis';
+}
 
 /** One pipeline, warmed up, measured at 50 req/s (and 200 req/s when `at200`). */
-async function measure(indexAccess: IndexAccess, at200: boolean): Promise<ScenarioRow[]> {
-  const pipeline: Pipeline = await startPipeline({ pods: PODS, timeScale: 10, partitions: 8, env: { KVR_NO_BUILD: '1' }, gatewayEnv: { KVR_INDEX_ACCESS: indexAccess } });
-  // Rows of the default path carry no prefix; the other path's say which it is.
-  const label = (name: string): string => (indexAccess === 'indexer' ? name : `indexAccess redis, ${name}`);
+async function measure(paths: Paths, at200: boolean): Promise<ScenarioRow[]> {
+  const gatewayEnv = { KVR_INDEX_ACCESS: paths.indexAccess, KVR_TOKENIZATION: paths.tokenization, KVR_MODELS__PRELOAD: MODEL };
+  const pipeline: Pipeline = await startPipeline({ pods: PODS, timeScale: 10, partitions: 8, env: { KVR_NO_BUILD: '1' }, gatewayEnv });
+  // Rows of the default paths carry no prefix; the others say which they are.
+  const changed = [paths.tokenization === 'in-process' ? 'tokenization in-process' : '', paths.indexAccess === 'redis' ? 'indexAccess redis' : ''].filter(Boolean).join(' + ');
+  const defaults = changed === '';
+  const label = (name: string): string => (defaults ? name : `${changed}, ${name}`);
   try {
     const gateway = new URL(pipeline.gateways[0] as string);
     const hop = at200 ? await emptyCallMs(pipeline.tokenizer) : [];
@@ -154,9 +161,9 @@ async function measure(indexAccess: IndexAccess, at200: boolean): Promise<Scenar
     }
     // Where the 2 cores went at 50 req/s: the gateway waits on processes that wait for a core.
     PARTS.forEach((name, i) => {
-      if (indexAccess === 'indexer' || name === 'gateway' || name === 'indexer') rows.push({ name: label(`50 req/s: CPU of ${name}`), value: cores[i] as number, unit: 'cores' });
+      if (defaults || name === 'gateway' || name === 'indexer' || name === 'tokenizer') rows.push({ name: label(`50 req/s: CPU of ${name}`), value: cores[i] as number, unit: 'cores' });
     });
-    if (indexAccess === 'indexer') rows.push({ name: '50 req/s: CPU of the load generator', value: (self.user + self.system) / 1e6 / seconds, unit: 'cores' });
+    if (defaults) rows.push({ name: '50 req/s: CPU of the load generator', value: (self.user + self.system) / 1e6 / seconds, unit: 'cores' });
     return rows;
   } finally {
     await pipeline.stop();
@@ -167,9 +174,13 @@ const suite: ScenarioSuite = {
   kind: 'scenario',
   title: "gateway: routing latency it adds (7k-token prompts, 8 pods)",
   notes:
-    'Per request, the gateway’s own Server-Timing: `kvr-route` is the whole (body read and validation, tokenization over the unix socket, the three remote scorers in parallel over gRPC plus the shared no-hit-LRU in Redis, the pick); `kvr-tokenize` and `kvr-score` (request keys + scorers) are its two sequential stages. The speculative insert runs beside the forwarding, outside these times. Every part of the pipeline runs on the same 2 shared cores, load generator included; the CPU rows show where they went, and the empty-call row what one gRPC round trip costs on this machine before any work. The `indexAccess redis` rows are a second pipeline in the same run whose gateway reads the index from Redis itself instead of calling the indexer. Reported, not asserted in tests.',
+    'Per request, the gateway’s own Server-Timing: `kvr-route` is the whole (body read and validation, tokenization over the unix socket, the three remote scorers in parallel over gRPC plus the shared no-hit-LRU in Redis, the pick); `kvr-tokenize` and `kvr-score` (request keys + scorers) are its two sequential stages. The speculative insert runs beside the forwarding, outside these times. Every part of the pipeline runs on the same 2 shared cores, load generator included; the CPU rows show where they went, and the empty-call row what one gRPC round trip costs on this machine before any work. Rows prefixed `indexAccess redis` come from a second pipeline in the same run whose gateway reads the index from Redis itself instead of calling the indexer; rows prefixed `tokenization in-process + indexAccess redis` from a third whose gateway also tokenizes in process instead of calling the tokenizer service. Reported, not asserted in tests.',
   async run(): Promise<ScenarioRow[]> {
-    return [...(await measure('indexer', true)), ...(await measure('redis', false))];
+    return [
+      ...(await measure({ tokenization: 'service', indexAccess: 'indexer' }, true)),
+      ...(await measure({ tokenization: 'service', indexAccess: 'redis' }, false)),
+      ...(await measure({ tokenization: 'in-process', indexAccess: 'redis' }, true)),
+    ];
   },
 };
 

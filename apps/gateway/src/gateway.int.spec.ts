@@ -121,9 +121,9 @@ describe('gateway on the whole pipeline', () => {
         OTEL_METRICS_EXPORTER: 'none',
         OTEL_LOGS_EXPORTER: 'none',
       },
-      // The second replica reads the index from Redis itself: the replica test below then also
-      // shows that both index paths score alike.
-      gatewayReplicaEnv: [{}, { KVR_INDEX_ACCESS: 'redis' }],
+      // The second replica tokenizes in process and reads the index from Redis itself: the
+      // replica test below then also shows that both paths of each give the same decisions.
+      gatewayReplicaEnv: [{}, { KVR_INDEX_ACCESS: 'redis', KVR_TOKENIZATION: 'in-process', KVR_MODELS__PRELOAD: MODEL }],
     });
     gateway = pipeline.gateways[0] as string;
     tokenizer = new TokenizerClient({ target: pipeline.tokenizer });
@@ -223,10 +223,16 @@ describe('gateway on the whole pipeline', () => {
     expect(table.stdout).toContain(`* ${explanation.chosen as string}`);
   });
 
-  it('two replicas make the same decisions for the same state, cold requests included (shared no-hit-LRU), one asking the indexer and one reading Redis', async () => {
+  it('two replicas make the same decisions for the same state, cold requests included (shared no-hit-LRU), one on the tokenizer service and the indexer, one tokenizing in process and reading Redis', async () => {
     const [a, b] = pipeline.gateways as [string, string];
-    const indexAccess = async (url: string) => ((await (await fetch(`${url}/ready`)).json()) as { details: { indexAccess: string } }).details.indexAccess;
-    expect(await Promise.all([indexAccess(a), indexAccess(b)])).toEqual(['indexer', 'redis']);
+    const paths = async (url: string) => {
+      const { details } = (await (await fetch(`${url}/ready`)).json()) as { details: { indexAccess: string; tokenization: string } };
+      return [details.tokenization, details.indexAccess];
+    };
+    expect(await Promise.all([paths(a), paths(b)])).toEqual([
+      ['service', 'indexer'],
+      ['in-process', 'redis'],
+    ]);
     const prng = createPrng(11);
     for (let i = 0; i < 8; i++) {
       // A cold prompt (nobody holds it), then a warm one; each sent for real through alternating

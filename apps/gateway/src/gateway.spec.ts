@@ -258,7 +258,7 @@ describe('Gateway.models and ready', () => {
 
   it('is ready when a pod answers, and sets the pod gauges', async () => {
     const p = parts({ stats: { known: 3, answering: 2 }, models: [{ id: 'm', parent: null }] });
-    expect(p.gateway.ready()).toEqual({ ok: true, details: { pods: { known: 3, answering: 2 }, models: ['m'], indexAccess: 'indexer' } });
+    expect(p.gateway.ready()).toEqual({ ok: true, details: { pods: { known: 3, answering: 2 }, models: ['m'], indexAccess: 'indexer', tokenization: 'service' } });
     expect(await counter(p.registry, semconv.METRIC_GATEWAY_PODS, { state: 'answering' })).toBe(2);
     expect(await counter(p.registry, semconv.METRIC_GATEWAY_PODS, { state: 'known' })).toBe(3);
   });

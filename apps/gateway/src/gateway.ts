@@ -160,6 +160,7 @@ export class Gateway {
         pods,
         models: this.parts.catalog.models().map((m) => m.id),
         indexAccess: this.parts.config.indexAccess,
+        tokenization: this.parts.config.tokenization,
         ...(Object.keys(unindexed).length > 0
           ? { unindexedModels: unindexed, warning: 'requests for these models never matched an indexed block: check the model name, block size and hash seed of pods, indexer and gateway' }
           : {}),

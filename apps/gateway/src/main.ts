@@ -5,6 +5,7 @@ import { podSourceFromSettings, type PodSource } from '@kvr/discovery';
 import { announceReady, loadAppConfig, runAppCommand, type CommandSpec, type FlagTarget, type ParsedValues } from '@kvr/runtime';
 import { createLogger, createMetricsRegistry, startTracing, type Logger } from '@kvr/telemetry';
 import { TokenizerClient } from '@kvr/tokenizer-grpc';
+import { InProcessTokenizer } from './in-process-tokenizer';
 import Redis from 'ioredis';
 import type { Registry } from 'prom-client';
 import { Forwarder } from './forwarder';
@@ -29,6 +30,7 @@ export const gatewaySpec: CommandSpec = {
     tokenizer: { type: 'string', description: 'Tokenizer service: unix:///path or host:port', placeholder: 'TARGET' },
     indexer: { type: 'string', description: 'Indexer gRPC address (default 127.0.0.1:50051)', placeholder: 'ADDR' },
     'load-scorer': { type: 'string', description: 'Load-scorer gRPC address (default 127.0.0.1:50052)', placeholder: 'ADDR' },
+    tokenization: { type: 'string', description: 'service (the tokenizer service at --tokenizer, default) or in-process (tokenize in the gateway itself)', placeholder: 'MODE' },
     'index-access': { type: 'string', description: 'indexer (the indexer\'s Scorer over gRPC, default) or redis (the gateway reads the index from Redis itself)', placeholder: 'MODE' },
     redis: { type: 'string', description: 'Redis URL of the shared no-hit-LRU state (default redis://127.0.0.1:6379; --redis= for none: state local to this replica)', placeholder: 'URL' },
   },
@@ -43,6 +45,7 @@ const FLAGS: Record<string, FlagTarget> = {
   'load-scorer': { path: ['loadScorer'] },
   redis: { path: ['redis'] },
   'index-access': { path: ['indexAccess'] },
+  tokenization: { path: ['tokenization'] },
 };
 
 /** The index's two paths (precise-prefix reads, speculative writes) that config.indexAccess names. */
@@ -63,7 +66,7 @@ export interface RunningGateway {
 export async function startGateway(config: GatewayConfig, logger: Logger, registry: Registry, source: PodSource = podSourceFromSettings(config.discovery, logger.child({ component: 'discovery' }))): Promise<RunningGateway> {
   const metrics = createGatewayMetrics(registry);
   const catalog = new PodCatalog(source, logger.child({ component: 'pods' }), config.modelsRefreshMs);
-  const tokenizer = new TokenizerClient({ target: config.tokenizer, timeoutMs: config.tokenizerTimeoutMs });
+  const tokenizer = config.tokenization === 'in-process' ? new InProcessTokenizer(config.models) : new TokenizerClient({ target: config.tokenizer, timeoutMs: config.tokenizerTimeoutMs });
   const loadScorer = new ScorerClient(config.loadScorer);
   // Fail fast while Redis is away (the LRU falls back to its local copy) and reconnect quickly.
   // No Redis configured: the state stays in this process.
@@ -90,7 +93,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
   // requests route without it (counted) until it is.
   const connected = await Promise.all([tokenizer.connect(2_000), indexer.connect(2_000), indexerAdmin.connect(2_000), loadScorer.connect(2_000), catalog.start().then(() => true)]);
   const indexName = config.indexAccess === 'redis' ? 'redis (index)' : 'indexer';
-  const names = ['tokenizer', indexName, indexName, 'load-scorer'];
+  const names = [config.tokenization === 'in-process' ? 'tokenizer (in-process models)' : 'tokenizer', indexName, indexName, 'load-scorer'];
   const missing = [...new Set(names.filter((_, i) => !connected[i]))];
   if (missing.length > 0) logger.warn({ services: missing }, 'not reachable at start; requests route without them until they are');
   const gateway = new Gateway({ config, router, forwarder, catalog, metrics, logger });

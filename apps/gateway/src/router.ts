@@ -23,7 +23,7 @@ import {
 } from '@kvr/scoring';
 import { productTracer, semconv, type Logger } from '@kvr/telemetry';
 import { chatRenderRequestFromOpenAI, parsePythonJson, TokenizationError } from '@kvr/tokenization';
-import type { TokenizerClient } from '@kvr/tokenizer-grpc';
+import type { TokenizerBackend } from '@kvr/tokenizer-grpc';
 import type { GatewayConfig } from '@kvr/config';
 import type { ScoreResponse__Output } from '@kvr/contracts';
 import { badRequest, noPod, unknownModel } from './errors';
@@ -56,7 +56,7 @@ export interface RouteDecision {
 
 /** Wall-clock stages of one decision, in ms. */
 export interface DecisionTimings {
-  /** Rendering + tokenization over the tokenizer's socket (0 when the request carried token ids). */
+  /** Rendering + tokenization, over the tokenizer's socket or in process (0 when the request carried token ids). */
   readonly tokenizeMs: number;
   /** From the tokens to the last scorer's answer: request keys and the remote scorers. */
   readonly scoreMs: number;
@@ -65,7 +65,8 @@ export interface DecisionTimings {
 export interface RouterDeps {
   readonly config: GatewayConfig;
   readonly catalog: PodCatalog;
-  readonly tokenizer: TokenizerClient;
+  /** The tokenizer service's client, or the in-process backend (config.tokenization). */
+  readonly tokenizer: Pick<TokenizerBackend, 'renderCompletion' | 'renderChat'>;
   /** The precise-prefix scorer: the indexer over gRPC, or the index read from Redis (config.indexAccess). */
   readonly indexer: ScoringService;
   readonly indexerAdmin: SpeculativeWriter;
