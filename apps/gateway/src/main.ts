@@ -6,6 +6,7 @@ import { announceReady, loadAppConfig, runAppCommand, type CommandSpec, type Fla
 import { createLogger, createMetricsRegistry, startTracing, type Logger } from '@kvr/telemetry';
 import { TokenizerClient } from '@kvr/tokenizer-grpc';
 import { InProcessTokenizer } from './in-process-tokenizer';
+import { CachedScoringService } from './load-score-cache';
 import Redis from 'ioredis';
 import type { Registry } from 'prom-client';
 import { Forwarder } from './forwarder';
@@ -67,7 +68,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
   const metrics = createGatewayMetrics(registry);
   const catalog = new PodCatalog(source, logger.child({ component: 'pods' }), config.modelsRefreshMs);
   const tokenizer = config.tokenization === 'in-process' ? new InProcessTokenizer(config.models) : new TokenizerClient({ target: config.tokenizer, timeoutMs: config.tokenizerTimeoutMs });
-  const loadScorer = new ScorerClient(config.loadScorer);
+  const loadScorer = new CachedScoringService(new ScorerClient(config.loadScorer), config.loadScoreMaxAgeMs);
   // Fail fast while Redis is away (the LRU falls back to its local copy) and reconnect quickly.
   // No Redis configured: the state stays in this process.
   const redis = config.redis === '' ? null : new Redis(config.redis, {

@@ -101,6 +101,11 @@ export class GatewayConfig implements CrossFieldRules {
   @Min(1)
   tokenizerTimeoutMs = 200;
 
+  @Doc('How long (ms) a load-scorer answer is reused for the same scorer and candidates, refreshed in the background after half of it: its values change once per scrape (50 ms by default). 0 asks on every request.')
+  @IsInt()
+  @Min(0)
+  loadScoreMaxAgeMs = 50;
+
   @Doc('Deadline of each scorer call (ms); a scorer that misses it is left out of that decision.')
   @IsInt()
   @Min(1)
