@@ -108,7 +108,8 @@ async function measure(paths: Paths, at200: boolean): Promise<ScenarioRow[]> {
   const label = (name: string): string => (defaults ? name : `${changed}, ${name}`);
   try {
     const gateway = new URL(pipeline.gateways[0] as string);
-    const hop = at200 ? await emptyCallMs(pipeline.tokenizer) : [];
+    // What one gRPC hop costs, measured once, on the pipeline whose gateway makes those hops.
+    const hop = defaults ? await emptyCallMs(pipeline.tokenizer) : [];
     const prefixes = Array.from({ length: PODS }, (_, g) => `group ${g}: ${words(6_000)}`);
     const questions = Array.from({ length: 1_400 }, (_, q) => `question ${q}: ${words(1_000)}`);
     let next = 0;
