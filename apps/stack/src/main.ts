@@ -23,6 +23,8 @@ export const upSpec: CommandSpec = {
     port: { type: 'string', description: 'Port of the (first) gateway (default 0: a free one, printed)', placeholder: 'N' },
     'no-replay': { type: 'boolean', description: 'Pods without a replay socket, as in the reference deployment' },
     'log-level': { type: 'string', description: 'Log level of the services (default warn)', placeholder: 'LEVEL' },
+    tokenization: { type: 'string', description: 'service (the tokenizer service, default) or in-process (each gateway tokenizes itself)', placeholder: 'MODE' },
+    'index-access': { type: 'string', description: 'indexer (gateways ask the indexer, default) or redis (gateways read the index from Redis; servers backend only)', placeholder: 'MODE' },
     backend: { type: 'string', description: 'servers (redis-server + nats-server -js), in-process (standalone indexer: in-memory index, in-process bus; no collector) or auto: servers when both are installed (default auto)', placeholder: 'B' },
   },
   details: [
@@ -43,17 +45,31 @@ function positiveInt(values: ParsedValues, name: string, fallback: number): numb
 }
 
 const BACKENDS = ['auto', 'servers', 'in-process'];
+const TOKENIZATIONS = ['service', 'in-process'];
+const INDEX_ACCESSES = ['indexer', 'redis'];
+
+/** `--tokenization` and `--index-access` as the gateways' environment (their config fields). */
+function gatewayPaths(values: ParsedValues, model: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (typeof values['tokenization'] === 'string') env['KVR_TOKENIZATION'] = values['tokenization'];
+  if (values['tokenization'] === 'in-process') env['KVR_MODELS__PRELOAD'] = model;
+  if (typeof values['index-access'] === 'string') env['KVR_INDEX_ACCESS'] = values['index-access'];
+  return env;
+}
 
 async function start(values: ParsedValues, logger: Logger): Promise<{ stop(): Promise<void> }> {
   const gatewayPort = typeof values['port'] === 'string' ? Number(values['port']) : 0;
   const { backend, reason } = resolveBackend((typeof values['backend'] === 'string' ? values['backend'] : 'auto') as PipelineBackend | 'auto');
   if (reason) logger.warn({ reason }, 'redis-server or nats-server missing: starting the standalone stack (in-memory index, in-process bus)');
+  if (backend === 'in-process' && values['index-access'] === 'redis') throw new UsageError('--index-access redis needs Redis: not on the in-process backend (redis-server missing?)');
+  const model = typeof values['model'] === 'string' ? values['model'] : 'Qwen/Qwen3-32B';
   const pipeline: Pipeline = await startPipeline({
     backend,
     pods: positiveInt(values, 'pods', 4),
     partitions: positiveInt(values, 'partitions', 8),
     timeScale: typeof values['time-scale'] === 'string' ? Number(values['time-scale']) : 1,
-    model: typeof values['model'] === 'string' ? values['model'] : 'Qwen/Qwen3-32B',
+    model,
+    gatewayEnv: gatewayPaths(values, model),
     logLevel: typeof values['log-level'] === 'string' ? values['log-level'] : 'warn',
     gateways: positiveInt(values, 'replicas-gateway', 1),
     indexers: positiveInt(values, 'replicas-indexer', 1),
@@ -89,6 +105,11 @@ export function main(argv: readonly string[]): Promise<number | undefined> {
       const backend = values['backend'];
       if (typeof backend === 'string' && !BACKENDS.includes(backend)) throw new UsageError(`--backend must be ${BACKENDS.join(', ')}; got "${backend}"`);
       if (backend === 'in-process' && positiveInt(values, 'replicas-indexer', 1) > 1) throw new UsageError('--replicas-indexer: the in-process backend runs one indexer');
+      const tokenization = values['tokenization'];
+      if (typeof tokenization === 'string' && !TOKENIZATIONS.includes(tokenization)) throw new UsageError(`--tokenization must be ${TOKENIZATIONS.join(' or ')}; got "${tokenization}"`);
+      const indexAccess = values['index-access'];
+      if (typeof indexAccess === 'string' && !INDEX_ACCESSES.includes(indexAccess)) throw new UsageError(`--index-access must be ${INDEX_ACCESSES.join(' or ')}; got "${indexAccess}"`);
+      if (backend === 'in-process' && indexAccess === 'redis') throw new UsageError('--index-access redis needs Redis: not on the in-process backend');
       const scale = values['time-scale'];
       if (typeof scale === 'string' && !(Number(scale) > 0)) throw new UsageError(`--time-scale must be a positive number, got "${scale}"`);
     },

@@ -76,12 +76,14 @@ describe('kvr up', () => {
     }
   });
 
-  it('--backend in-process: no servers and no collector; the gateway routes on the standalone index', async () => {
-    const up = await startApp('up', ['--pods', '2', '--time-scale', '20', '--backend', 'in-process'], { timeoutMs: 120_000 });
+  it('--backend in-process: no servers and no collector; the gateway routes on the standalone index (tokenizing in process)', async () => {
+    const up = await startApp('up', ['--pods', '2', '--time-scale', '20', '--backend', 'in-process', '--tokenization', 'in-process'], { timeoutMs: 120_000 });
     const line = up.listen as unknown as StackLine & { backends: unknown };
     let stopped = false;
     try {
       expect(line.backends).toEqual({ bus: 'in-process', index: 'memory' });
+      const ready = (await (await fetch(`${line.gateway}/ready`)).json()) as { details: { tokenization: string; indexAccess: string } };
+      expect([ready.details.tokenization, ready.details.indexAccess]).toEqual(['in-process', 'indexer']);
       expect(line).not.toHaveProperty('nats');
       expect(line).not.toHaveProperty('redis');
       expect(line).not.toHaveProperty('collector');
@@ -115,12 +117,18 @@ describe('kvr up', () => {
     }
   });
 
-  it('refuses an unknown backend, and indexer replicas on the in-process backend, before starting anything', async () => {
+  it('refuses an unknown backend, indexer replicas or Redis index reads on the in-process backend, and an unknown tokenization, before starting anything', async () => {
     const unknown = await runCli('kvr', ['up', '--backend', 'kafka']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/--backend must be auto, servers, in-process; got "kafka"/);
     const replicas = await runCli('kvr', ['up', '--backend', 'in-process', '--replicas-indexer', '2']);
     expect(replicas.code).toBe(2);
     expect(replicas.stderr).toMatch(/the in-process backend runs one indexer/);
+    const redisReads = await runCli('kvr', ['up', '--backend', 'in-process', '--index-access', 'redis']);
+    expect(redisReads.code).toBe(2);
+    expect(redisReads.stderr).toMatch(/--index-access redis needs Redis/);
+    const tokenization = await runCli('kvr', ['up', '--tokenization', 'sidecar']);
+    expect(tokenization.code).toBe(2);
+    expect(tokenization.stderr).toMatch(/--tokenization must be service or in-process; got "sidecar"/);
   });
 });
