@@ -15,6 +15,7 @@ import type { ScoreRequest, ScoreResponse__Output } from '@kvr/contracts';
 import type { BlockIndex } from '@kvr/kv-index';
 import { precisePrefixScoreResponse } from '@kvr/scoring';
 import type Redis from 'ioredis';
+import { DeadlineExceeded, withDeadline } from './deadline';
 import type { ScoringService, SpeculativeInsert, SpeculativeWriter } from './remote';
 
 /** An error shaped like a failed grpc-js call, so `grpcFailureReason` names it. */
@@ -29,19 +30,11 @@ class IndexAccessError extends Error {
 
 /** `work` within `timeoutMs`, failures turned into gRPC-shaped errors. */
 async function withinDeadline<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([
-      work,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new IndexAccessError(grpc.status.DEADLINE_EXCEEDED, `${what}: no answer from Redis within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
+    return await withDeadline(work, timeoutMs);
   } catch (err) {
-    if (err instanceof IndexAccessError) throw err;
-    throw new IndexAccessError(grpc.status.UNAVAILABLE, `${what}: ${err instanceof Error ? err.message : String(err)}`);
-  } finally {
-    clearTimeout(timer);
+    const code = err instanceof DeadlineExceeded ? grpc.status.DEADLINE_EXCEEDED : grpc.status.UNAVAILABLE;
+    throw new IndexAccessError(code, `${what}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 

@@ -26,6 +26,7 @@ import { chatRenderRequestFromOpenAI, parsePythonJson, TokenizationError } from 
 import type { TokenizerBackend } from '@kvr/tokenizer-grpc';
 import type { GatewayConfig } from '@kvr/config';
 import type { ScoreResponse__Output } from '@kvr/contracts';
+import { DeadlineExceeded, withDeadline } from './deadline';
 import { badRequest, noPod, unknownModel } from './errors';
 import type { GatewayMetrics } from './metrics';
 import type { NoHitLru } from './no-hit-lru';
@@ -96,23 +97,6 @@ const skipped = (scorer: ScorerName, weight: number, reason: string): ScorerRun 
 function tokenizationFailure(err: unknown): string {
   const code = (err as { code?: unknown })?.code;
   return typeof code === 'string' ? code : 'error';
-}
-
-class DeadlineExceeded extends Error {}
-
-/** `work`, or a DeadlineExceeded rejection after `ms` (the work itself is not cancelled). */
-async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      work,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new DeadlineExceeded(`no answer within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 export class Router {
