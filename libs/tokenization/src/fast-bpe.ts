@@ -16,6 +16,8 @@
 
 type Json = Record<string, unknown>;
 
+import { detachedString } from './detached-string';
+
 /** The package's Tokenizer internals this module reads (pinned @huggingface/tokenizers 0.2.0). */
 interface PackageTokenizer {
   splitter_unnormalized: { split(text: string): string[] };
@@ -218,7 +220,7 @@ export class FastBpe {
     if (ids === undefined) {
       ids = this.old.get(word);
       if (ids === undefined) ids = this.bpeWord(word);
-      this.young.set(word, ids);
+      this.young.set(detachedString(word), ids);
       if (this.young.size >= WORD_CACHE_GENERATION) {
         this.old = this.young;
         this.young = new Map();
