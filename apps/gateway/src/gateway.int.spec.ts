@@ -64,8 +64,9 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
   return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
 }
 
-async function explain(gateway: string, prompt: string): Promise<RouteExplanation> {
-  const res = await post(`${gateway}/debug/route`, { model: MODEL, prompt });
+/** The gateway's decision for a prompt (a completion) or a request body (e.g. a chat), without forwarding. */
+async function explain(gateway: string, prompt: string | Record<string, unknown>): Promise<RouteExplanation> {
+  const res = await post(`${gateway}/debug/route`, typeof prompt === 'string' ? { model: MODEL, prompt } : { model: MODEL, ...prompt });
   expect(res.status).toBe(200);
   return (await res.json()) as RouteExplanation;
 }
@@ -239,8 +240,11 @@ describe('gateway on the whole pipeline', () => {
       // replicas so that the shared state (index, LRU) moves between comparisons.
       const cold = `Unrelated request ${i} ${prng.int(1e9)} ${'lorem ipsum '.repeat(40)}`;
       const warm = load.prompt(i % load.prefixes.length, 200 + i);
-      for (const prompt of [cold, warm]) {
-        const comparable = (e: RouteExplanation) => ({ chosen: e.chosen, cold: e.cold, pods: e.pods.map((p) => [p.pod, p.total.toFixed(6)]) });
+      // A chat too: its rendering through the chat template must agree between the tokenizer
+      // service and the in-process tokenizer (same prompt tokens, same decision).
+      const chat = { messages: [{ role: 'system', content: load.prefixes[i % load.prefixes.length] }, { role: 'user', content: `Question ${200 + i}?` }] };
+      for (const prompt of [cold, warm, chat]) {
+        const comparable = (e: RouteExplanation) => ({ chosen: e.chosen, cold: e.cold, promptTokens: e.promptTokens, pods: e.pods.map((p) => [p.pod, p.total.toFixed(6)]) });
         // The two explain calls are not one atomic read: a load scrape landing between them moves a
         // pod's load score. Replicas that disagree by construction never agree; ones that share the
         // state agree as soon as both read the same scrape.
@@ -255,7 +259,11 @@ describe('gateway on the whole pipeline', () => {
         ).catch(() => false);
         expect(last[1]).toEqual(last[0]);
         expect(agreed).toBe(true);
-        const res = await post(`${i % 2 === 0 ? a : b}/v1/completions`, { model: MODEL, prompt, max_tokens: 1 });
+        expect((last[0] as { promptTokens: number | null }).promptTokens).toBeGreaterThan(0);
+        const res =
+          typeof prompt === 'string'
+            ? await post(`${i % 2 === 0 ? a : b}/v1/completions`, { model: MODEL, prompt, max_tokens: 1 })
+            : await post(`${i % 2 === 0 ? a : b}/v1/chat/completions`, { model: MODEL, ...prompt, max_tokens: 1 });
         expect(res.status).toBe(200);
         await res.arrayBuffer();
       }
