@@ -138,6 +138,7 @@ describe('standalone (default values)', () => {
     // It loads the model the fleet serves before it reports ready.
     expect((tokenizer['models'] as { preload: string[] }).preload).toEqual(['Qwen/Qwen3-32B']);
     expect(container(pod, 'tokenizer').env?.find((e) => e.name === 'HF_TOKEN')?.valueFrom?.secretKeyRef).toMatchObject({ name: 'hf-token', key: 'HF_TOKEN' });
+    expect([gateway['tokenization'], gateway['indexAccess']]).toEqual(['service', 'indexer']);
   });
 
   it('points the gateway at the indexer and load-scorer Services, whose ports reach the apps gRPC listeners', () => {
@@ -271,6 +272,37 @@ describe('Gateway mode', () => {
     const service = spec<IService>(find(objects, 'Service', backend?.name ?? ''));
     expect(service.spec?.ports?.find((p) => p.port === backend?.port)?.targetPort).toBe('http');
     expect(route.spec.rules?.[0]?.matches).toEqual([{ path: { type: 'PathPrefix', value: '/' } }]);
+  });
+});
+
+describe('in-process tokenization and Redis index reads', () => {
+  const objects = render('in-process tokenization, Redis index reads');
+
+  it('runs no tokenizer sidecar: the gateway loads the model itself, from the same cache volume and with the same HF_TOKEN', () => {
+    const pod = podTemplate(find(objects, 'Deployment', componentName('gateway'))).spec;
+    expect(pod.containers.map((c) => c.name)).toEqual(['gateway']);
+    expect(kvrContainers(objects).map((c) => c.subcommand)).not.toContain('tokenizer');
+    const gateway = configOf(objects, 'gateway');
+    expect(gateway['tokenization']).toBe('in-process');
+    const models = gateway['models'] as { preload: string[]; hfHome: string };
+    expect(models.preload).toEqual(['Qwen/Qwen3-32B']);
+    const cache = container(pod, 'gateway').volumeMounts?.find((m) => models.hfHome.startsWith(`${m.mountPath}/`));
+    expect(pod.volumes?.find((v) => v.name === cache?.name)?.emptyDir).toEqual({});
+    expect(pod.volumes?.map((v) => v.name)).not.toContain('tokenizer-socket');
+    expect(container(pod, 'gateway').env?.find((e) => e.name === 'HF_TOKEN')?.valueFrom?.secretKeyRef).toMatchObject({ name: 'hf-token', key: 'HF_TOKEN' });
+  });
+
+  it('has the gateway read the index from the Redis the indexer writes, which admits the gateway pods', () => {
+    expect(configOf(objects, 'gateway')['indexAccess']).toBe('redis');
+    expect(configOf(objects, 'gateway')['redis']).toBe(configOf(objects, 'indexer')['redis']);
+    const { labels } = podTemplate(find(objects, 'StatefulSet', `${RELEASE}-redis`));
+    const gatewayLabels = podTemplate(find(objects, 'Deployment', componentName('gateway'))).labels;
+    const peers = findAll(objects, 'NetworkPolicy')
+      .map((p) => spec<INetworkPolicy>(p))
+      .filter((p) => matchesLabels(p.spec?.podSelector.matchLabels, labels))
+      .flatMap((p) => p.spec?.ingress ?? [])
+      .flatMap((rule) => rule.from ?? []);
+    expect(peers.some((peer) => matchesLabels(peer.podSelector?.matchLabels, gatewayLabels))).toBe(true);
   });
 });
 

@@ -46,6 +46,7 @@ export const CHART_CI_VARIANTS: Readonly<Record<string, RenderOptions>> = {
   'gateway mode': { valuesFiles: ['deploy/helm/kv-router/ci/gateway-mode-values.yaml'] },
   'external NATS and Redis': { valuesFiles: ['deploy/helm/kv-router/ci/external-values.yaml'] },
   autoscaling: { valuesFiles: ['deploy/helm/kv-router/ci/autoscaling-values.yaml'] },
+  'in-process tokenization, Redis index reads': { valuesFiles: ['deploy/helm/kv-router/ci/in-process-values.yaml'] },
 };
 
 /** Every YAML document of a multi-document text, empty ones dropped. */
