@@ -14,8 +14,9 @@ function harness(maxAgeMs: number) {
     close: () => undefined,
   };
   let clock = 0;
-  const cache = new CachedScoringService(inner, maxAgeMs, () => clock);
-  return { calls, cache, advance: (ms: number) => (clock += ms) };
+  const outcomes: string[] = [];
+  const cache = new CachedScoringService(inner, maxAgeMs, { now: () => clock, onOutcome: (outcome) => outcomes.push(outcome) });
+  return { calls, cache, outcomes, advance: (ms: number) => (clock += ms) };
 }
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
@@ -30,6 +31,7 @@ describe('CachedScoringService', () => {
     h.advance(20);
     expect((await h.cache.score(request('kv-cache-utilization', ['a', 'b']), 10)).scores[0]?.score).toBe(0.4);
     expect(h.calls).toHaveLength(1);
+    expect(h.outcomes).toEqual(['miss', 'hit']);
   });
 
   it('keys by scorer and candidate set', async () => {
@@ -70,6 +72,7 @@ describe('CachedScoringService', () => {
     await h.cache.score(request('queue-size', ['a']), 10);
     h.calls[1]?.reject(new Error('unavailable'));
     await flush();
+    expect(h.outcomes).toEqual(['miss', 'refresh', 'hit', 'refresh_failed']);
     h.advance(21);
     const late = h.cache.score(request('queue-size', ['a']), 10);
     expect(h.calls).toHaveLength(3);

@@ -19,14 +19,29 @@ interface Entry {
 /** Entries kept (scorer × model × candidate set): far more than a fleet's live combinations. */
 const MAX_ENTRIES = 256;
 
+/** What happened to one request for a load score (counted by the gateway's metrics). */
+export type CacheOutcome = 'hit' | 'miss' | 'refresh' | 'refresh_failed';
+
+export interface CachedScoringOptions {
+  /** Called once per outcome; a failed refresh also passes its error. */
+  readonly onOutcome?: (outcome: CacheOutcome, err?: unknown) => void;
+  /** Milliseconds clock. @default performance.now */
+  readonly now?: () => number;
+}
+
 export class CachedScoringService implements ScoringService {
   private readonly entries = new Map<string, Entry>();
+  private readonly now: () => number;
+  private readonly onOutcome: (outcome: CacheOutcome, err?: unknown) => void;
 
   constructor(
     private readonly inner: ScoringService,
     private readonly maxAgeMs: number,
-    private readonly now: () => number = () => performance.now(),
-  ) {}
+    options: CachedScoringOptions = {},
+  ) {
+    this.now = options.now ?? (() => performance.now());
+    this.onOutcome = options.onOutcome ?? (() => undefined);
+  }
 
   async score(request: ScoreRequest, timeoutMs: number): Promise<ScoreResponse__Output> {
     if (this.maxAgeMs <= 0) return this.inner.score(request, timeoutMs);
@@ -36,15 +51,19 @@ export class CachedScoringService implements ScoringService {
     if (entry && now - entry.at <= this.maxAgeMs) {
       if (now - entry.at > this.maxAgeMs / 2 && !entry.refreshing) {
         entry.refreshing = true;
+        this.onOutcome('refresh');
         this.inner.score(request, timeoutMs).then(
           (response) => this.store(key, response),
-          () => {
+          (err: unknown) => {
             entry.refreshing = false;
+            this.onOutcome('refresh_failed', err);
           },
         );
       }
+      this.onOutcome('hit');
       return entry.response;
     }
+    this.onOutcome('miss');
     const response = await this.inner.score(request, timeoutMs);
     this.store(key, response);
     return response;

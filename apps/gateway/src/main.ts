@@ -16,7 +16,7 @@ import { createGatewayMetrics } from './metrics';
 import { LocalNoHitLru, SharedNoHitLru } from './no-hit-lru';
 import { PodCatalog } from './pod-catalog';
 import { RedisPrefixScorer, RedisSpeculativeWriter } from './redis-index-access';
-import { IndexerClient, ScorerClient, type ScoringService, type SpeculativeWriter } from './remote';
+import { grpcFailureReason, IndexerClient, ScorerClient, type ScoringService, type SpeculativeWriter } from './remote';
 import { Router } from './router';
 
 const APP = 'gateway';
@@ -68,7 +68,13 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
   const metrics = createGatewayMetrics(registry);
   const catalog = new PodCatalog(source, logger.child({ component: 'pods' }), config.modelsRefreshMs);
   const tokenizer = config.tokenization === 'in-process' ? new InProcessTokenizer(config.models) : new TokenizerClient({ target: config.tokenizer, timeoutMs: config.tokenizerTimeoutMs });
-  const loadScorer = new CachedScoringService(new ScorerClient(config.loadScorer), config.loadScoreMaxAgeMs);
+  const loadScorer = new CachedScoringService(new ScorerClient(config.loadScorer), config.loadScoreMaxAgeMs, {
+    onOutcome: (outcome, err) => {
+      metrics.loadScoreCache.inc({ outcome });
+      // The entry ages out and the next request asks again (a failure then is a counted fallback).
+      if (err !== undefined) logger.debug({ err: grpcFailureReason(err) }, 'load-score refresh failed');
+    },
+  });
   // Fail fast while Redis is away (the LRU falls back to its local copy) and reconnect quickly.
   // No Redis configured: the state stays in this process.
   const redis = config.redis === '' ? null : new Redis(config.redis, {

@@ -18,6 +18,7 @@ export function createGatewayMetrics(registry: Registry) {
     speculative: new Counter({ name: semconv.METRIC_GATEWAY_SPECULATIVE_TOTAL, help: 'Speculative index inserts for the chosen pod.', labelNames: ['outcome'] as const, registers }),
     unindexed: new Counter({ name: semconv.METRIC_GATEWAY_UNINDEXED_TOTAL, help: 'Requests routed for a model that never had a confirmed index hit.', labelNames: ['model'] as const, registers }),
     forwarded: new Counter({ name: semconv.METRIC_GATEWAY_FORWARDED_TOTAL, help: 'Forwarded requests by how they ended.', labelNames: ['outcome'] as const, registers }),
+    loadScoreCache: new Counter({ name: semconv.METRIC_GATEWAY_LOAD_SCORE_CACHE_TOTAL, help: 'Load-scorer answers reused (hit), fetched while the request waited (miss), refreshed in the background (refresh), or whose background refresh failed (refresh_failed).', labelNames: ['outcome'] as const, registers }),
     pods: new Gauge({ name: semconv.METRIC_GATEWAY_PODS, help: 'Pods known from discovery, and those answering.', labelNames: ['state'] as const, registers }),
   };
 }

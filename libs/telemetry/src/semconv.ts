@@ -236,3 +236,5 @@ export const METRIC_GATEWAY_FORWARDED_TOTAL = 'kvr_gateway_forwarded_total';
 export const METRIC_GATEWAY_PODS = 'kvr_gateway_pods';
 /** Histogram, seconds: the gateway's tokenizer call. */
 export const METRIC_GATEWAY_TOKENIZE_SECONDS = 'kvr_gateway_tokenize_seconds';
+/** Counter, label `outcome` (`hit`, `miss`, `refresh`, `refresh_failed`): load-scorer answers reused from the gateway's short-lived cache, fetched while the request waited, or refreshed in the background. */
+export const METRIC_GATEWAY_LOAD_SCORE_CACHE_TOTAL = 'kvr_gateway_load_score_cache_total';
