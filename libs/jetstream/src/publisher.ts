@@ -24,8 +24,8 @@
  * clears the pod), so a reorder can cost cache hits but never index a block the pod does not hold.
  */
 import type { PubAck } from '@nats-io/jetstream';
-import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { toHeaders } from './headers';
+import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { encodedHeaders } from './headers';
 
 export interface OutboundMessage {
   readonly subject: string;
@@ -57,6 +57,8 @@ export interface OrderedPublisherOptions {
 interface Slot {
   readonly message: OutboundMessage;
   readonly bytes: number;
+  /** The message's header block with its Nats-Msg-Id, encoded on first send. */
+  headers?: MsgHdrs;
   acked: boolean;
   failed: boolean;
   sentAt: number;
@@ -193,8 +195,9 @@ export class OrderedPublisher {
     const { message } = slot;
     const id = ++this.replySeq;
     this.waiting.set(id, slot);
-    const headers = toHeaders(message.headers);
-    headers.set('Nats-Msg-Id', message.msgId);
+    // Encoded once per message: a re-send after a failure reuses the bytes.
+    slot.headers ??= encodedHeaders({ ...message.headers, 'Nats-Msg-Id': message.msgId });
+    const headers = slot.headers;
     try {
       // While disconnected, nats.js holds this in its reconnect buffer; the deadline still runs.
       this.options.nc.publish(message.subject, message.data, { headers, reply: `${this.inbox}.${id}` });
