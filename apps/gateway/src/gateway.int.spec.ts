@@ -124,7 +124,7 @@ describe('gateway on the whole pipeline', () => {
       },
       // The second replica tokenizes in process and reads the index from Redis itself: the
       // replica test below then also shows that both paths of each give the same decisions.
-      gatewayReplicaEnv: [{}, { KVR_INDEX_ACCESS: 'redis', KVR_TOKENIZATION: 'in-process', KVR_MODELS__PRELOAD: MODEL }],
+      gatewayReplicaEnv: [{}, { KVR_INDEX_ACCESS: 'redis', KVR_TOKENIZATION: 'in-process' }],
     });
     gateway = pipeline.gateways[0] as string;
     tokenizer = new TokenizerClient({ target: pipeline.tokenizer });

@@ -57,11 +57,14 @@ describe('InProcessTokenizer', () => {
     expect(await codeOf(client.renderChat(MODEL, broken))).toBe('invalid_argument');
   });
 
-  it('connect() loads the preload list, and says false when a model is missing', async () => {
+  it('connect() loads the preload list and the served models, and says false when a model is missing', async () => {
     const models = (preload: string[]) => Object.assign(new TokenizerModelsConfig(), { preload });
     const ok = new InProcessTokenizer(models([MODEL]));
     const missing = new InProcessTokenizer(models([MODEL, 'nobody/no-such-model']));
     expect(await ok.connect()).toBe(true);
     expect(await missing.connect()).toBe(false);
+    // The models the fleet serves are loaded too, and a missing one is reported the same way.
+    expect(await new InProcessTokenizer(models([])).connect(2_000, [MODEL])).toBe(true);
+    expect(await new InProcessTokenizer(models([])).connect(2_000, ['nobody/no-such-model'])).toBe(false);
   });
 });

@@ -23,9 +23,15 @@ export class InProcessTokenizer implements Pick<TokenizerBackend, 'renderComplet
     return this.backend.renderChat(model, request);
   }
 
-  /** Loads `models.preload` before traffic; true when every one loaded (a missing one is logged by the caller, then fails its requests as a fallback). */
-  async connect(): Promise<boolean> {
-    const loaded = await Promise.allSettled(this.models.preload.map((model) => this.backend.initialize(model)));
+  /**
+   * Loads `models.preload` and `served` (the base models the fleet serves, known once discovery
+   * has run) before traffic: loading one takes the event loop for about a second, which the first
+   * request would otherwise wait out. True when every one loaded (a missing one is logged by the
+   * caller, then fails its requests as a counted fallback).
+   */
+  async connect(_timeoutMs?: number, served: readonly string[] = []): Promise<boolean> {
+    const models = [...new Set([...this.models.preload, ...served])];
+    const loaded = await Promise.allSettled(models.map((model) => this.backend.initialize(model)));
     return loaded.every((r) => r.status === 'fulfilled');
   }
 

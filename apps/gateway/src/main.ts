@@ -98,7 +98,13 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
   // Connect the channels before taking traffic, so that the first requests do not spend their
   // scorer deadlines on connection set-up. A service that is not up yet is no reason to wait:
   // requests route without it (counted) until it is.
-  const connected = await Promise.all([tokenizer.connect(2_000), indexer.connect(2_000), indexerAdmin.connect(2_000), loadScorer.connect(2_000), catalog.start().then(() => true)]);
+  const catalogStarted = catalog.start().then(() => true);
+  // In process, the tokenizer loads the base models the fleet serves, once discovery knows them.
+  const tokenizerReady =
+    tokenizer instanceof InProcessTokenizer
+      ? catalogStarted.then(() => tokenizer.connect(2_000, catalog.models().filter((m) => m.parent === null).map((m) => m.id)))
+      : tokenizer.connect(2_000);
+  const connected = await Promise.all([tokenizerReady, indexer.connect(2_000), indexerAdmin.connect(2_000), loadScorer.connect(2_000), catalogStarted]);
   const indexName = config.indexAccess === 'redis' ? 'redis (index)' : 'indexer';
   const names = [config.tokenization === 'in-process' ? 'tokenizer (in-process models)' : 'tokenizer', indexName, indexName, 'load-scorer'];
   const missing = [...new Set(names.filter((_, i) => !connected[i]))];

@@ -59,7 +59,7 @@ export class GatewayConfig implements CrossFieldRules {
   @IsIn(['service', 'in-process'])
   tokenization: 'service' | 'in-process' = 'service';
 
-  @Doc('`tokenization: in-process`: where the tokenizer files of each model come from (the tokenizer service\'s `models` block).')
+  @Doc('`tokenization: in-process`: where the tokenizer files of each model come from (the tokenizer service\'s `models` block). Besides `preload`, the gateway loads the base models the fleet serves once discovery has found them, before it takes traffic.')
   @Section(() => TokenizerModelsConfig)
   models = new TokenizerModelsConfig();
 
