@@ -64,7 +64,7 @@ describe('InProcessTokenizer', () => {
     expect(await ok.connect()).toBe(true);
     expect(await missing.connect()).toBe(false);
     // The models the fleet serves are loaded too, and a missing one is reported the same way.
-    expect(await new InProcessTokenizer(models([])).connect(2_000, [MODEL])).toBe(true);
-    expect(await new InProcessTokenizer(models([])).connect(2_000, ['nobody/no-such-model'])).toBe(false);
+    expect(await new InProcessTokenizer(models([])).connect([MODEL])).toBe(true);
+    expect(await new InProcessTokenizer(models([])).connect(['nobody/no-such-model'])).toBe(false);
   });
 });

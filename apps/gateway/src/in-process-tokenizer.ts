@@ -29,7 +29,7 @@ export class InProcessTokenizer implements Pick<TokenizerBackend, 'renderComplet
    * request would otherwise wait out. True when every one loaded (a missing one is logged by the
    * caller, then fails its requests as a counted fallback).
    */
-  async connect(_timeoutMs?: number, served: readonly string[] = []): Promise<boolean> {
+  async connect(served: readonly string[] = []): Promise<boolean> {
     const models = [...new Set([...this.models.preload, ...served])];
     const loaded = await Promise.allSettled(models.map((model) => this.backend.initialize(model)));
     return loaded.every((r) => r.status === 'fulfilled');

@@ -102,7 +102,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
   // In process, the tokenizer loads the base models the fleet serves, once discovery knows them.
   const tokenizerReady =
     tokenizer instanceof InProcessTokenizer
-      ? catalogStarted.then(() => tokenizer.connect(2_000, catalog.models().filter((m) => m.parent === null).map((m) => m.id)))
+      ? catalogStarted.then(() => tokenizer.connect(catalog.models().filter((m) => m.parent === null).map((m) => m.id)))
       : tokenizer.connect(2_000);
   const connected = await Promise.all([tokenizerReady, indexer.connect(2_000), indexerAdmin.connect(2_000), loadScorer.connect(2_000), catalogStarted]);
   const indexName = config.indexAccess === 'redis' ? 'redis (index)' : 'indexer';

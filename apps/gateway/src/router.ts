@@ -16,6 +16,7 @@ import {
   tokenSeed,
   weightedTotals,
   type PodExplanation,
+  type PrefixDetail,
   type RouteExplanation,
   type ScorerName,
   type ScorerOutcome,
@@ -367,7 +368,7 @@ export class Router {
         let speculative = 0;
         let weighted = entry.matched_blocks;
         try {
-          const detail = JSON.parse(entry.detail || '{}') as { speculativeBlocks?: number; weighted?: number };
+          const detail = JSON.parse(entry.detail || '{}') as PrefixDetail;
           speculative = detail.speculativeBlocks ?? 0;
           weighted = detail.weighted ?? weighted;
         } catch {
