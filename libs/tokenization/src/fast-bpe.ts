@@ -96,6 +96,8 @@ export class FastBpe {
   /** Merge rank of every byte pair (b1 * 256 + b2), NO_MERGE when none: a word's first pairs, from a 256 KB table instead of the 6 MB one. */
   private readonly bytePairRanks: Int32Array;
   private readonly vocab: Map<string, number>;
+  /** `pattern` anchored at lastIndex (flag y), for the allocation-free `test` of encodePieces. */
+  private readonly stickyPattern: RegExp;
   private young = new Map<string, number[]>();
   private old = new Map<string, number[]>();
 
@@ -110,6 +112,7 @@ export class FastBpe {
     mergeResult: Int32Array,
   ) {
     this.vocab = vocab;
+    this.stickyPattern = new RegExp(pattern.source, pattern.flags.replace('g', '') + 'y');
     this.byteIds = byteIds;
     this.merges = merges;
     this.mergeResult = mergeResult;
@@ -198,21 +201,40 @@ export class FastBpe {
     return out;
   }
 
+  /**
+   * Pre-tokenizes `text` and encodes each piece. The patterns analysed in chunking.ts match every
+   * character (letters, numbers, other symbols and whitespace each have an alternative), so each
+   * piece starts where the previous one ended: a sticky `test` finds its end without the match
+   * array `exec` allocates (about 120 bytes per piece, the largest garbage of an encode). Where
+   * the sticky match fails (a gap, not expected for those patterns), the global `exec` finds the
+   * next match and the gap is encoded as a word of its own, as before.
+   */
   private encodePieces(text: string, out: number[]): void {
-    const re = this.pattern;
-    re.lastIndex = 0;
-    let prev = 0;
-    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-      if (m.index > prev) this.encodeWord(text.slice(prev, m.index), out);
-      const piece = m[0];
-      if (piece.length === 0) {
-        re.lastIndex++;
+    const sticky = this.stickyPattern;
+    const n = text.length;
+    let at = 0;
+    while (at < n) {
+      sticky.lastIndex = at;
+      if (sticky.test(text) && sticky.lastIndex > at) {
+        const end = sticky.lastIndex;
+        this.encodeWord(text.slice(at, end), out);
+        at = end;
         continue;
       }
-      this.encodeWord(piece, out);
-      prev = m.index + piece.length;
+      const re = this.pattern;
+      re.lastIndex = at;
+      const m = re.exec(text);
+      if (m === null || m[0].length === 0) {
+        // No further non-empty match here: the rest (up to the next match) is one word.
+        const next = m === null ? n : Math.max(m.index, at + 1);
+        this.encodeWord(text.slice(at, next), out);
+        at = next;
+        continue;
+      }
+      if (m.index > at) this.encodeWord(text.slice(at, m.index), out);
+      this.encodeWord(m[0], out);
+      at = m.index + m[0].length;
     }
-    if (prev < text.length) this.encodeWord(text.slice(prev), out);
   }
 
   private encodeWord(word: string, out: number[]): void {
