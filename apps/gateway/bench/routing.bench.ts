@@ -38,7 +38,15 @@ const SERVER_TIMING_ENTRY = /kvr-(\w+);dur=([\d.]+)/g;
 const agent = new Agent({ keepAlive: true, maxSockets: 512 });
 
 function one(gateway: URL, prompt: string): Promise<Sample> {
-  const body = Buffer.from(JSON.stringify({ model: MODEL, prompt, max_tokens: 1 }));
+  return send(gateway, Buffer.from(JSON.stringify({ model: MODEL, prompt, max_tokens: 1 })), true);
+}
+
+/**
+ * One request. A pooled connection that the gateway closed as idle (its keep-alive timeout)
+ * just as it was reused fails with ECONNRESET before anything was sent: sent once more on a
+ * fresh connection, as Node's documentation advises, or a pause between phases fails the run.
+ */
+function send(gateway: URL, body: Buffer, retryStale: boolean): Promise<Sample> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       { host: gateway.hostname, port: gateway.port, path: '/v1/completions', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } },
@@ -52,7 +60,10 @@ function one(gateway: URL, prompt: string): Promise<Sample> {
         res.on('error', reject);
       },
     );
-    req.on('error', reject);
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (retryStale && req.reusedSocket && err.code === 'ECONNRESET') send(gateway, body, false).then(resolve, reject);
+      else reject(err);
+    });
     req.end(body);
   });
 }
