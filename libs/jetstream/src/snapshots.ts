@@ -89,13 +89,20 @@ export class SnapshotStore {
     return object && !object.deleted ? infoOf(object) : null;
   }
 
+  /**
+   * One entry per partition, its newest snapshot. The object store lists by reading its metadata
+   * stream, so a snapshot replaced while the list is read can arrive twice (old and new): the
+   * one covering more of the event stream wins.
+   */
   async list(): Promise<SnapshotInfo[]> {
-    const objects = await this.store.list();
-    return objects
-      .filter((o) => !o.deleted)
-      .map(infoOf)
-      .filter((i): i is SnapshotInfo => i !== null)
-      .sort((a, b) => a.partition - b.partition);
+    const newest = new Map<number, SnapshotInfo>();
+    for (const object of await this.store.list()) {
+      const info = object.deleted ? null : infoOf(object);
+      if (info === null) continue;
+      const seen = newest.get(info.partition);
+      if (!seen || info.streamSeq > seen.streamSeq) newest.set(info.partition, info);
+    }
+    return [...newest.values()].sort((a, b) => a.partition - b.partition);
   }
 
   async delete(partition: number): Promise<void> {
