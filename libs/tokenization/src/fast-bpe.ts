@@ -14,9 +14,9 @@
  * Pure: no I/O.
  */
 
-type Json = Record<string, unknown>;
-
 import { detachedString } from './detached-string';
+
+type Json = Record<string, unknown>;
 
 /** The package's Tokenizer internals this module reads (pinned @huggingface/tokenizers 0.2.0). */
 interface PackageTokenizer {
