@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { loadPackageDefinition } from '@grpc/grpc-js';
 import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
+import { releaseFinishedHttp2Streams } from './http2-stream-release';
 import { withPackedUint32Codecs } from './packed-codec';
 
 const RELATIVE = join('libs', 'contracts', 'proto');
@@ -41,6 +42,8 @@ export const PROTO_LOADER_OPTIONS = {
  * its protos here, so both ends of a call use the same codecs.
  */
 export function loadProtoDefinition(file: string): PackageDefinition {
+  // Every process that speaks gRPC gets here first: finished calls must not outlive scavenges.
+  releaseFinishedHttp2Streams();
   return withPackedUint32Codecs(loadSync(file, { ...PROTO_LOADER_OPTIONS, includeDirs: [protoDir()] }));
 }
 

@@ -129,9 +129,11 @@ export interface TokenizerRegistryOptions {
   // --- additions (not in the first contract) ---
   /**
    * Cache of encoded text chunks shared by all models with the same tokenizer files (see README
-   * "Encode cache"). `false` disables it. @default { maxTokens: 2_000_000 }
+   * "Encode cache"). `false` disables it. `admission`: `second-sight` caches a chunk the second
+   * time it is seen (text seen once — a question — never fills the cache), `first-sight` at once.
+   * @default { maxTokens: 2_000_000, admission: 'second-sight' }
    */
-  encodeCache?: { maxTokens: number } | false;
+  encodeCache?: { maxTokens: number; admission?: 'first-sight' | 'second-sight' } | false;
   /** vLLM `--default-chat-template-kwargs`: template variables every chat request starts from. */
   defaultChatTemplateKwargs?: Readonly<Record<string, unknown>>;
   /** vLLM `--exclude-tools-when-tool-choice-none`. @default false */

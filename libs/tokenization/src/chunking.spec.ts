@@ -85,31 +85,56 @@ describe('chunk cache equals whole-text encoding', () => {
     }
   });
 
-  it('cuts a shared prefix identically and reuses its chunks', () => {
+  it('cuts a shared prefix identically, and caches its chunks on their second sighting', () => {
     const prng = createPrng(21);
     const prefix = mixedText(prng, 24_000);
-    const a = prefix + mixedText(prng, 5_000);
-    const b = prefix + mixedText(prng, 5_000);
+    const [a, b, c] = [0, 1, 2].map(() => prefix + mixedText(prng, 5_000)) as [string, string, string];
     const encoder = new TokenEncoder(qwen, { cache: new ChunkCache(1_000_000) });
     const endsA = encoder.chunkEnds(a)!.filter((e) => e < prefix.length - 64);
     const endsB = encoder.chunkEnds(b)!.filter((e) => e < prefix.length - 64);
     expect(endsA.length).toBeGreaterThan(5);
     expect(endsB).toEqual(endsA);
+    // First sight: nothing is stored, every chunk is remembered only by its hash.
     expect(encoder.encode(a, false)).toEqual(whole(a));
-    const before = encoder.cacheStats();
+    expect(encoder.cacheStats()).toMatchObject({ entries: 0, hits: 0 });
+    expect(encoder.cacheStats().notAdmitted).toBe(encoder.chunkEnds(a)!.length);
+    // Second sight: the shared chunks are stored; the unique tails still are not.
     expect(encoder.encode(b, false)).toEqual(whole(b));
-    expect(encoder.cacheStats().hits - before.hits).toBeGreaterThanOrEqual(endsA.length);
+    expect(encoder.cacheStats().hits).toBe(0);
+    expect(encoder.cacheStats().entries).toBeGreaterThanOrEqual(endsA.length);
+    expect(encoder.cacheStats().entries).toBeLessThan(encoder.chunkEnds(b)!.length);
+    // Third: they hit.
+    expect(encoder.encode(c, false)).toEqual(whole(c));
+    expect(encoder.cacheStats().hits).toBeGreaterThanOrEqual(endsA.length);
+  });
+
+  it('with first-sight admission, reuses a shared prefix from its first sighting', () => {
+    const prng = createPrng(22);
+    const prefix = mixedText(prng, 24_000);
+    const a = prefix + mixedText(prng, 5_000);
+    const b = prefix + mixedText(prng, 5_000);
+    const encoder = new TokenEncoder(qwen, { cache: new ChunkCache(1_000_000, 'first-sight') });
+    const shared = encoder.chunkEnds(a)!.filter((e) => e < prefix.length - 64).length;
+    expect(encoder.encode(a, false)).toEqual(whole(a));
+    expect(encoder.cacheStats()).toMatchObject({ entries: encoder.chunkEnds(a)!.length, notAdmitted: 0 });
+    expect(encoder.encode(b, false)).toEqual(whole(b));
+    expect(encoder.cacheStats().hits).toBeGreaterThanOrEqual(shared);
   });
 
   it('stays within its token budget and stays correct while evicting', () => {
-    const encoder = new TokenEncoder(qwen, { cache: new ChunkCache(3_000), chunking: { minChars: 64, maxChars: 256 } });
-    const prng = createPrng(5);
-    for (let i = 0; i < 30; i++) {
-      const text = mixedText(prng, 4_000);
-      expect(encoder.encode(text, false)).toEqual(whole(text));
-      expect(encoder.cacheStats().tokens).toBeLessThanOrEqual(3_000);
+    for (const admission of ['first-sight', 'second-sight'] as const) {
+      const encoder = new TokenEncoder(qwen, { cache: new ChunkCache(3_000, admission), chunking: { minChars: 64, maxChars: 256 } });
+      const prng = createPrng(5);
+      for (let i = 0; i < 30; i++) {
+        const text = mixedText(prng, 4_000);
+        // Each text twice, so that second-sight admission stores it too.
+        for (let seen = 0; seen < 2; seen++) {
+          expect(encoder.encode(text, false)).toEqual(whole(text));
+          expect(encoder.cacheStats().tokens).toBeLessThanOrEqual(3_000);
+        }
+      }
+      expect(encoder.cacheStats().evictions).toBeGreaterThan(0);
     }
-    expect(encoder.cacheStats().evictions).toBeGreaterThan(0);
   });
 
   it('holds for the Llama-3 pre-tokenizer pattern (digits in threes)', () => {

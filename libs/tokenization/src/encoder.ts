@@ -15,6 +15,7 @@
 import { TokenizationError } from './api';
 import { analyzeChunking, ChunkPlanner, type AddedTokenInfo, type ChunkPlannerOptions, type ChunkingVerdict } from './chunking';
 import { detachedString } from './detached-string';
+import { Doorkeeper } from './doorkeeper';
 import { FastBpe } from './fast-bpe';
 import { WeightedLru } from './lru';
 import { HfTokenizer } from './vendor';
@@ -27,11 +28,32 @@ export interface TokenizerFiles {
   tokenizerConfig: Json;
 }
 
+/**
+ * When a chunk enters the cache: `second-sight` (the default) caches a chunk the second time it is
+ * seen (doorkeeper.ts says why), `first-sight` the first time.
+ */
+export type ChunkAdmission = 'first-sight' | 'second-sight';
+
 /** Chunk cache shared by every encoder built from the same files. */
 export class ChunkCache {
   readonly lru: WeightedLru<string, Uint32Array>;
-  constructor(readonly maxTokens: number) {
+  /** null: every chunk is admitted on first sight. */
+  readonly doorkeeper: Doorkeeper | null;
+  constructor(
+    readonly maxTokens: number,
+    readonly admission: ChunkAdmission = 'second-sight',
+  ) {
     this.lru = new WeightedLru(maxTokens);
+    // One generation remembers as many chunks as the cache holds at ~64 tokens per chunk (chunks
+    // are 384–2048 characters), so a prefix recurs within two cache lifetimes to be admitted.
+    this.doorkeeper = admission === 'second-sight' ? new Doorkeeper(Math.max(1024, Math.ceil(maxTokens / 64))) : null;
+  }
+
+  /** Whether a chunk that missed should be stored now. */
+  notAdmitted = 0;
+
+  admits(chunk: string): boolean {
+    return this.doorkeeper === null || this.doorkeeper.offer(chunk);
   }
 }
 
@@ -45,6 +67,8 @@ export interface CacheStats {
   hits: number;
   misses: number;
   evictions: number;
+  /** Misses not stored: first sightings under `second-sight` admission. */
+  notAdmitted: number;
 }
 
 /** Special ids added around a sequence when `add_special_tokens` is true. */
@@ -185,7 +209,8 @@ export class TokenEncoder {
       let ids = cache.lru.get(chunk);
       if (ids === undefined) {
         ids = Uint32Array.from(this.encodeWhole(chunk));
-        cache.lru.set(detachedString(chunk), ids, ids.length);
+        if (cache.admits(chunk)) cache.lru.set(detachedString(chunk), ids, ids.length);
+        else cache.notAdmitted++;
       }
       pieces.push(ids);
       total += ids.length;
@@ -206,6 +231,7 @@ export class TokenEncoder {
    */
   clearCaches(): void {
     this.cache?.lru.clear();
+    this.cache?.doorkeeper?.clear();
     this.fast?.clearWordCache();
     (this.tokenizer as unknown as { model?: { clear_cache?: () => void } }).model?.clear_cache?.();
   }
@@ -227,6 +253,7 @@ export class TokenEncoder {
       hits: lru?.hits ?? 0,
       misses: lru?.misses ?? 0,
       evictions: lru?.evictions ?? 0,
+      notAdmitted: this.cache?.notAdmitted ?? 0,
     };
   }
 

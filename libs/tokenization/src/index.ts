@@ -17,7 +17,7 @@ export { HfModelTokenizer } from './model-tokenizer';
 export type { ModelFiles, ModelTokenizerOptions } from './model-tokenizer';
 export { BUILTIN_QWEN3_MODELS, isBuiltinModel } from './builtin-models';
 export { TokenEncoder, ChunkCache } from './encoder';
-export type { CacheStats, TokenizerFiles } from './encoder';
+export type { CacheStats, ChunkAdmission, TokenizerFiles } from './encoder';
 export { DEFAULT_MULTIMODAL_PLACEHOLDERS } from './chat';
 export type { MultimodalPlaceholders } from './chat';
 export { ChatTemplate } from './jinja-python';

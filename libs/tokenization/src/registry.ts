@@ -141,7 +141,7 @@ export class TokenizerRegistry {
       pending = (async () => {
         const files = await readModelFiles(dir);
         const cacheOption = this.options.encodeCache;
-        const cache = cacheOption === false ? null : new ChunkCache(cacheOption?.maxTokens ?? DEFAULT_CACHE_TOKENS);
+        const cache = cacheOption === false ? null : new ChunkCache(cacheOption?.maxTokens ?? DEFAULT_CACHE_TOKENS, cacheOption?.admission);
         return { files, encoder: new TokenEncoder({ tokenizerJson: files.tokenizerJson, tokenizerConfig: files.tokenizerConfig }, { cache }) };
       })();
       this.byDir.set(dir, pending);
