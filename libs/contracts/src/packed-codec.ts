@@ -146,6 +146,41 @@ export function packedUint32Serializer(original: Serialize, fields: readonly Pac
   };
 }
 
+/**
+ * The `count` varints of a packed record `[pos, stop)` into an array created at its final length.
+ * A last varint cut off by `stop` (all its bytes ≥ 0x80, so not counted) throws in readVarint.
+ */
+function fillPacked(bytes: Buffer, pos: number, stop: number, count: number, cursor: { pos: number; value: number }): number[] {
+  const values = new Array<number>(count);
+  let at = 0;
+  while (pos < stop) {
+    const b0 = bytes[pos] as number;
+    if (b0 < 0x80) {
+      values[at++] = b0;
+      pos += 1;
+      continue;
+    }
+    if (pos + 2 < stop) {
+      const b1 = bytes[pos + 1] as number;
+      if (b1 < 0x80) {
+        values[at++] = (b0 & 0x7f) | (b1 << 7);
+        pos += 2;
+        continue;
+      }
+      const b2 = bytes[pos + 2] as number;
+      if (b2 < 0x80) {
+        values[at++] = (b0 & 0x7f) | ((b1 & 0x7f) << 7) | (b2 << 14);
+        pos += 3;
+        continue;
+      }
+    }
+    readVarint(bytes, pos, stop, cursor);
+    values[at++] = cursor.value;
+    pos = cursor.pos;
+  }
+  return values;
+}
+
 /** Deserializer: `fields` read here, every other record parsed by protobufjs as proto-loader would. */
 export function packedUint32Deserializer(original: Deserialize, fields: readonly PackedUint32Field[]): Deserialize {
   const nameOf = new Map(fields.map((f) => [f.number, f.name]));
@@ -175,32 +210,14 @@ export function packedUint32Deserializer(original: Deserialize, fields: readonly
           const stop = cursor.pos + cursor.value;
           if (stop > end) throw truncated();
           pos = cursor.pos;
-          while (pos < stop) {
-            // Fast paths for the 1–3 byte ids of a vocabulary (< 2^21); longer ones, and the last two bytes of a record, go through readVarint.
-            const b0 = bytes[pos] as number;
-            if (b0 < 0x80) {
-              values.push(b0);
-              pos += 1;
-              continue;
-            }
-            if (pos + 2 < stop) {
-              const b1 = bytes[pos + 1] as number;
-              if (b1 < 0x80) {
-                values.push((b0 & 0x7f) | (b1 << 7));
-                pos += 2;
-                continue;
-              }
-              const b2 = bytes[pos + 2] as number;
-              if (b2 < 0x80) {
-                values.push((b0 & 0x7f) | ((b1 & 0x7f) << 7) | (b2 << 14));
-                pos += 3;
-                continue;
-              }
-            }
-            readVarint(bytes, pos, stop, cursor);
-            values.push(cursor.value);
-            pos = cursor.pos;
-          }
+          // Sized once (every varint ends in a byte < 0x80): pushing 7k ids one by one regrows
+          // the array about twenty times, twice its final size in garbage per response.
+          let count = 0;
+          for (let i = pos; i < stop; i++) if ((bytes[i] as number) < 0x80) count++;
+          const record = fillPacked(bytes, pos, stop, count, cursor);
+          if (values.length === 0) hot.set(name, record);
+          else for (const v of record) values.push(v); // the field split over several records: rare
+          pos = stop;
         }
         continue;
       }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { TokenizationError } from './api';
 import { BUILTIN_QWEN3_MODELS } from './builtin-models';
 import { resolveHubSettings } from './model-source';
-import { TokenizerRegistry } from './registry';
+import { registryOptionsFromSettings, TokenizerRegistry } from './registry';
 import { startFakeHfHub, tinyTokenizerFiles, writeHfCacheModel, writeQwen3ModelDir, writeTinyModelDir, type FakeHub } from './testing';
 
 // Loading the Qwen3 tokenizer and the reference encodes take seconds on a 2-core machine.
@@ -221,5 +221,24 @@ describe('resolveHubSettings', () => {
     expect(resolveHubSettings({ hfHome: '/o' }, { HF_HUB_CACHE: '/c' }).hubCache).toBe('/o/hub');
     expect(resolveHubSettings({ download: { enabled: true } }, { HF_ENDPOINT: 'http://mirror/', HF_TOKEN: 't' })).toMatchObject({ endpoint: 'http://mirror', token: 't', downloadEnabled: true });
     expect(resolveHubSettings({ download: { enabled: true } }, { HF_HUB_OFFLINE: '1' }).downloadEnabled).toBe(false);
+  });
+});
+
+describe('registryOptionsFromSettings', () => {
+  const base = { dirs: {}, hfHome: '', builtin: true, download: false, hubEndpoint: '', hubToken: '', revision: 'main' };
+
+  it('maps the encode-cache settings: budget, admission, 0 for off', () => {
+    expect(registryOptionsFromSettings(base).encodeCache).toEqual({ maxTokens: 2_000_000, admission: 'second-sight' });
+    expect(registryOptionsFromSettings({ ...base, cacheTokens: 50_000, cacheAdmission: 'first-sight' }).encodeCache).toEqual({ maxTokens: 50_000, admission: 'first-sight' });
+    expect(registryOptionsFromSettings({ ...base, cacheTokens: 0 }).encodeCache).toBe(false);
+  });
+
+  it('builds encoders whose cache follows the settings', async () => {
+    const registry = new TokenizerRegistry({ ...registryOptionsFromSettings({ ...base, cacheTokens: 100_000, cacheAdmission: 'first-sight' }), hfHome: '/nonexistent-kvr-test' });
+    const tokenizer = await registry.get('Qwen/Qwen3-32B');
+    const text = 'A line of a long shared system prompt that is cut into chunks.\n'.repeat(60);
+    tokenizer.renderCompletion(text);
+    expect(tokenizer.cacheStats()).toMatchObject({ enabled: true, maxTokens: 100_000, notAdmitted: 0 });
+    expect(tokenizer.cacheStats().entries).toBeGreaterThan(0);
   });
 });

@@ -167,6 +167,10 @@ export interface ModelSourceSettings {
   readonly hubEndpoint: string;
   readonly hubToken: string;
   readonly revision: string;
+  /** Chunk cache budget in tokens; 0 turns the cache off. Absent: the default. */
+  readonly cacheTokens?: number;
+  /** When a chunk enters the cache. Absent: `second-sight`. */
+  readonly cacheAdmission?: string;
 }
 
 export function registryOptionsFromSettings(settings: ModelSourceSettings): TokenizerRegistryOptions {
@@ -180,5 +184,8 @@ export function registryOptionsFromSettings(settings: ModelSourceSettings): Toke
       ...(settings.hubToken ? { token: settings.hubToken } : {}),
       revision: settings.revision,
     },
+    ...(settings.cacheTokens === 0
+      ? { encodeCache: false as const }
+      : { encodeCache: { maxTokens: settings.cacheTokens ?? DEFAULT_CACHE_TOKENS, admission: settings.cacheAdmission === 'first-sight' ? 'first-sight' : 'second-sight' } }),
   };
 }

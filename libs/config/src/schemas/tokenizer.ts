@@ -36,6 +36,15 @@ export class TokenizerModelsConfig {
   @Doc('Models to load at start (fail fast if one is missing) instead of on first use.', { items: 'string' })
   @IsString({ each: true })
   preload: string[] = [];
+
+  @Doc('Encode cache budget in tokens, shared by the models with the same tokenizer files (ids of text chunks, looked up on long shared prefixes); 0 turns it off.')
+  @IsInt()
+  @Min(0)
+  cacheTokens = 2_000_000;
+
+  @Doc('When a chunk enters the encode cache. second-sight: the second time it is seen, so text seen once (a unique question) never fills the cache or the heap; first-sight: at once, which saves the second encode of a prefix that recurs exactly twice (e.g. a benchmark cycling through a fixed prompt list).')
+  @IsIn(['second-sight', 'first-sight'])
+  cacheAdmission = 'second-sight';
 }
 
 /** Front another tokenizer instead of tokenizing in process. */
