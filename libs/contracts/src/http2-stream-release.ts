@@ -52,16 +52,12 @@ export function releaseFinishedHttp2Streams(): void {
     };
     return session;
   } as typeof http2.connect;
-  const createServer = http2.createServer;
-  http2.createServer = function createServerReleasing(this: unknown, ...args: unknown[]): http2.Http2Server {
-    const server = (createServer as (...a: unknown[]) => http2.Http2Server).apply(this, args);
-    server.on('stream', releaseOnClose);
-    return server;
-  } as typeof http2.createServer;
-  const createSecureServer = http2.createSecureServer;
-  http2.createSecureServer = function createSecureServerReleasing(this: unknown, ...args: unknown[]): http2.Http2SecureServer {
-    const server = (createSecureServer as (...a: unknown[]) => http2.Http2SecureServer).apply(this, args);
-    server.on('stream', releaseOnClose);
-    return server;
-  } as typeof http2.createSecureServer;
+  for (const name of ['createServer', 'createSecureServer'] as const) {
+    const create = http2[name] as (...args: unknown[]) => http2.Http2Server | http2.Http2SecureServer;
+    (http2 as unknown as Record<typeof name, unknown>)[name] = function createServerReleasing(this: unknown, ...args: unknown[]): http2.Http2Server | http2.Http2SecureServer {
+      const server = create.apply(this, args);
+      server.on('stream', releaseOnClose);
+      return server;
+    };
+  }
 }
