@@ -44,14 +44,16 @@ export class ChunkCache {
     readonly admission: ChunkAdmission = 'second-sight',
   ) {
     this.lru = new WeightedLru(maxTokens);
-    // One generation remembers as many chunks as the cache holds at ~64 tokens per chunk (chunks
-    // are 384–2048 characters), so a prefix recurs within two cache lifetimes to be admitted.
+    // One generation holds maxTokens / 64 hashes, more than the chunks the cache can hold (chunks
+    // are 384–2048 characters, 80 tokens or more): a chunk seen once is remembered at least about
+    // as long as it would have stayed cached, so a prefix that recurs within that time is admitted.
     this.doorkeeper = admission === 'second-sight' ? new Doorkeeper(Math.max(1024, Math.ceil(maxTokens / 64))) : null;
   }
 
-  /** Whether a chunk that missed should be stored now. */
+  /** Misses not stored: first sightings under `second-sight` admission. */
   notAdmitted = 0;
 
+  /** Whether a chunk that missed should be stored now (records a first sighting when not). */
   admits(chunk: string): boolean {
     return this.doorkeeper === null || this.doorkeeper.offer(chunk);
   }
