@@ -39,6 +39,9 @@ export class ChunkCache {
   readonly lru: WeightedLru<string, Uint32Array>;
   /** null: every chunk is admitted on first sight. */
   readonly doorkeeper: Doorkeeper | null;
+  /** Misses not stored: first sightings under `second-sight` admission. */
+  notAdmitted = 0;
+
   constructor(
     readonly maxTokens: number,
     readonly admission: ChunkAdmission = 'second-sight',
@@ -50,12 +53,11 @@ export class ChunkCache {
     this.doorkeeper = admission === 'second-sight' ? new Doorkeeper(Math.max(1024, Math.ceil(maxTokens / 64))) : null;
   }
 
-  /** Misses not stored: first sightings under `second-sight` admission. */
-  notAdmitted = 0;
-
-  /** Whether a chunk that missed should be stored now (records a first sighting when not). */
+  /** Whether a chunk that missed should be stored now; when not, records and counts its first sighting. */
   admits(chunk: string): boolean {
-    return this.doorkeeper === null || this.doorkeeper.offer(chunk);
+    if (this.doorkeeper === null || this.doorkeeper.offer(chunk)) return true;
+    this.notAdmitted++;
+    return false;
   }
 }
 
@@ -212,7 +214,6 @@ export class TokenEncoder {
       if (ids === undefined) {
         ids = Uint32Array.from(this.encodeWhole(chunk));
         if (cache.admits(chunk)) cache.lru.set(detachedString(chunk), ids, ids.length);
-        else cache.notAdmitted++;
       }
       pieces.push(ids);
       total += ids.length;
