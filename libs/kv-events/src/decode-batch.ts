@@ -78,12 +78,12 @@ const MAP_TAG_KEY = 'type';
 
 /** Mutable accumulator for one BlockStored while its fields arrive (positionally or by key). */
 interface BlockStoredDraft {
-  blockHashes?: bigint[];
-  blockHashBytes?: (Uint8Array | null)[];
+  blockHashes: bigint[] | undefined;
+  blockHashBytes: (Uint8Array | null)[] | undefined;
   parentBlockHash: bigint | null;
-  parentBlockHashBytes?: Uint8Array;
-  tokenIds?: number[];
-  blockSize?: number;
+  parentBlockHashBytes: Uint8Array | undefined;
+  tokenIds: number[] | undefined;
+  blockSize: number | undefined;
   loraId: number | null;
   medium: string | null;
   loraName: string | null;
@@ -94,8 +94,8 @@ interface BlockStoredDraft {
 }
 
 interface BlockRemovedDraft {
-  blockHashes?: bigint[];
-  blockHashBytes?: (Uint8Array | null)[];
+  blockHashes: bigint[] | undefined;
+  blockHashBytes: (Uint8Array | null)[] | undefined;
   medium: string | null;
   groupIdx: number | null;
 }
@@ -534,12 +534,33 @@ class BatchDecoder {
   }
 }
 
+/**
+ * Every field is present from the start, in one order, in an object literal. A draft spread from
+ * BLOCK_STORED_OPTIONAL_DEFAULTS and then given `blockHashes`, `tokenIds`… as they arrive costs V8
+ * a map transition it does not cache per property added: it made validating a 64-block event
+ * about three times slower than it is with this literal (kv-events inspect bench).
+ */
 function newBlockStoredDraft(): BlockStoredDraft {
-  return { ...BLOCK_STORED_OPTIONAL_DEFAULTS };
+  const defaults = BLOCK_STORED_OPTIONAL_DEFAULTS;
+  return {
+    blockHashes: undefined,
+    blockHashBytes: undefined,
+    parentBlockHash: defaults.parentBlockHash,
+    parentBlockHashBytes: undefined,
+    tokenIds: undefined,
+    blockSize: undefined,
+    loraId: defaults.loraId,
+    medium: defaults.medium,
+    loraName: defaults.loraName,
+    extraKeys: defaults.extraKeys,
+    groupIdx: defaults.groupIdx,
+    kvCacheSpecKind: defaults.kvCacheSpecKind,
+    kvCacheSpecSlidingWindow: defaults.kvCacheSpecSlidingWindow,
+  };
 }
 
 function newBlockRemovedDraft(): BlockRemovedDraft {
-  return { medium: null, groupIdx: null };
+  return { blockHashes: undefined, blockHashBytes: undefined, medium: null, groupIdx: null };
 }
 
 /** For messages about values that are not even bytes (JS callers bypassing the types). */
