@@ -55,7 +55,7 @@ function recordDecision(span: Span, explanation: RouteExplanation): void {
   if (explanation.fallbacks.length > 0) span.setAttribute(semconv.ATTR_FALLBACK_REASON, explanation.fallbacks.join(','));
   // JSON attributes are built only when the span is exported.
   if (span.isRecording()) {
-    span.setAttribute(semconv.ATTR_POD_SCORES, JSON.stringify(Object.fromEntries(explanation.pods.map((p) => [p.pod, { ...p.scores, total: p.total, matchedBlocks: p.matchedBlocks }]))));
+    span.setAttribute(semconv.ATTR_POD_SCORES, JSON.stringify(Object.fromEntries(explanation.pods.map((p) => [p.pod, Object.assign({}, p.scores, { total: p.total, matchedBlocks: p.matchedBlocks })]))));
     span.setAttribute(semconv.ATTR_SCORERS, JSON.stringify(explanation.scorers));
   }
 }

@@ -292,7 +292,7 @@ export class PartitionWorker {
     if (!parsed.ok) {
       // The collector validated it; a message the index cannot read is a contract break: keep it
       // out of the way (terminated, not redelivered), loudly.
-      metrics.messages.inc({ ...this.labels, kind: parsed.kind, outcome: 'invalid' });
+      metrics.messages.inc({ partition: this.labels.partition, kind: parsed.kind, outcome: 'invalid' });
       logger.error({ subject: m.subject, streamSeq: m.seq, reason: parsed.reason }, 'unreadable stream message terminated');
       m.term();
       return;
@@ -312,7 +312,7 @@ export class PartitionWorker {
       return;
     }
     metrics.applySeconds.observe((performance.now() - started) / 1000);
-    metrics.messages.inc({ ...this.labels, kind: parsed.kind, outcome: result.outcome });
+    metrics.messages.inc({ partition: this.labels.partition, kind: parsed.kind, outcome: result.outcome });
     metrics.lag.set(this.labels, m.info.pending);
     switch (result.outcome) {
       case 'applied':

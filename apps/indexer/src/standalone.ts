@@ -78,7 +78,7 @@ async function applyMessage(message: BusMessage, index: MemoryBlockIndex, metric
   const parsed = parseStreamMessage(message.subject, message.headers, message.data);
   if (!parsed.ok) {
     // The ingest validated it: a message the index cannot read is a contract break, loudly.
-    metrics.messages.inc({ ...ALL, kind: parsed.kind, outcome: 'invalid' });
+    metrics.messages.inc({ partition: ALL.partition, kind: parsed.kind, outcome: 'invalid' });
     logger.error({ subject: message.subject, seq: message.seq, reason: parsed.reason }, 'unreadable bus message skipped');
     return;
   }
@@ -90,7 +90,7 @@ async function applyMessage(message: BusMessage, index: MemoryBlockIndex, metric
   const afterGap = result.outcome === 'early';
   if (afterGap) result = await index.apply(parsed.message, { acceptGap: true });
   metrics.applySeconds.observe((performance.now() - started) / 1000);
-  metrics.messages.inc({ ...ALL, kind: parsed.kind, outcome: result.outcome });
+  metrics.messages.inc({ partition: ALL.partition, kind: parsed.kind, outcome: result.outcome });
   metrics.lag.set(ALL, bus.pending);
   if (result.outcome === 'applied') recordApplied(metrics, logger, parsed.message, result, afterGap);
 }

@@ -212,7 +212,7 @@ export class OrderedPublisher {
     const id = ++this.replySeq;
     this.waiting.set(id, slot);
     // Encoded once per message: a re-send after a failure reuses the bytes.
-    slot.headers ??= encodedHeaders({ ...message.headers, 'Nats-Msg-Id': message.msgId });
+    slot.headers ??= encodedHeaders(message.headers, { 'Nats-Msg-Id': message.msgId });
     const headers = slot.headers;
     try {
       // While disconnected, nats.js holds this in its reconnect buffer; the deadline still runs.

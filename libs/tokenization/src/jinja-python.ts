@@ -404,7 +404,7 @@ class PyInterpreter extends InterpreterBase {
         const found = (right.value as RuntimeValue[]).some((x) => pyEquals(x, left));
         return bool(found === (op === 'in'));
       }
-      return super.evaluateBinaryExpression({ ...node, left: evaluated(left), right: evaluated(right) }, env);
+      return super.evaluateBinaryExpression({ type: node.type, operator: node['operator'], left: evaluated(left), right: evaluated(right) }, env);
     }
     return super.evaluateBinaryExpression(node, env);
   }
@@ -426,10 +426,10 @@ class PyInterpreter extends InterpreterBase {
           const c = cps[i < 0 ? cps.length + i : i];
           return c === undefined ? new RT.Undefined() : str(c);
         }
-        return super.evaluateMemberExpression({ ...expr, object: evaluated(object), property: evaluated(key) }, env);
+        return super.evaluateMemberExpression(memberOf(expr, object, evaluated(key)), env);
       }
     }
-    return super.evaluateMemberExpression({ ...expr, object: evaluated(object) }, env);
+    return super.evaluateMemberExpression(memberOf(expr, object, expr['property'] as AstNode), env);
   }
 
   override evaluateTestExpression(node: AstNode, env: Environment): RuntimeValue {
@@ -496,6 +496,16 @@ class PyInterpreter extends InterpreterBase {
 
 function evaluated(value: RuntimeValue): AstNode {
   return { type: EVALUATED, value };
+}
+
+/**
+ * `expr` with its object already evaluated, for the package's member access (which reads `object`,
+ * `property` and `computed`). A literal, not `{ ...expr, object }`: on V8 11 (Node 20) every
+ * spread-then-extended object gets a hidden class of its own, and this runs for every `x.y` a
+ * template evaluates.
+ */
+function memberOf(expr: AstNode, object: RuntimeValue, property: AstNode): AstNode {
+  return { type: expr.type, object: evaluated(object), property, computed: expr['computed'] };
 }
 
 /** transformers' `tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False)`. */
