@@ -9,7 +9,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { encodeKvEventBatch, WIRE_LAYOUTS } from '@kvr/kv-events';
 import { ensureStream } from '@kvr/jetstream';
-import { discoveryPodsFor, histogramBuckets, startApp, startNats, waitFor, type ScenarioRow, type ScenarioSuite } from '@kvr/testing';
+import { discoveryPodsFor, histogramBuckets, processCpuSeconds, startApp, startNats, waitFor, type ScenarioRow, type ScenarioSuite } from '@kvr/testing';
 
 const PODS = 4;
 const BATCHES_PER_POD = 3_000;
@@ -29,7 +29,16 @@ function histogramQuantile(text: string, name: string, q: number): number {
   return buckets.find((b) => b.count >= total * q)?.le ?? Number.NaN;
 }
 
-async function rawBaseline(natsUrl: string, payload: Buffer): Promise<{ opsPerSecond: number; p50: number; p99: number }> {
+interface RawResult {
+  opsPerSecond: number;
+  p50: number;
+  p99: number;
+  /** CPU seconds of this (publishing) process and of nats-server while publishing. */
+  publisherCpu: number;
+  serverCpu: number;
+}
+
+async function rawBaseline(natsUrl: string, natsPid: number, payload: Buffer): Promise<RawResult> {
   // The collector's client options (noAsyncTraces), so that the ratio shows the collector's own cost.
   const nc = await connect({ servers: natsUrl, noAsyncTraces: true });
   const jsm = await jetstreamManager(nc);
@@ -39,6 +48,8 @@ async function rawBaseline(natsUrl: string, payload: Buffer): Promise<{ opsPerSe
   let inFlight = 0;
   let next = 0;
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
+  const serverCpuBefore = processCpuSeconds(natsPid);
   await new Promise<void>((resolve, reject) => {
     const pump = (): void => {
       while (inFlight < WINDOW && next < TOTAL_BATCHES) {
@@ -59,13 +70,16 @@ async function rawBaseline(natsUrl: string, payload: Buffer): Promise<{ opsPerSe
     pump();
   });
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  const serverCpu = processCpuSeconds(natsPid) - serverCpuBefore;
   await nc.close();
   latencies.sort((a, b) => a - b);
-  return { opsPerSecond: BLOCK_OPS / seconds, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99) };
+  return { opsPerSecond: BLOCK_OPS / seconds, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), publisherCpu: (cpu.user + cpu.system) / 1e6, serverCpu };
 }
 
 interface PodPublisher {
   readonly pods: { id: string; zmq: string; replay: string | null; model: string }[];
+  readonly pid: number;
   go(): void;
   stop(): void;
 }
@@ -77,7 +91,7 @@ async function startPodPublisher(): Promise<PodPublisher> {
   });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const pods = JSON.parse(String((await lines.next()).value)) as PodPublisher['pods'];
-  return { pods, go: () => child.stdin.write('go\n'), stop: () => void child.kill('SIGKILL') };
+  return { pods, pid: child.pid as number, go: () => child.stdin.write('go\n'), stop: () => void child.kill('SIGKILL') };
 }
 
 /** The naive relay (bench/naive-relay.ts) over fresh pods: seconds from its first message to its last ack. */
@@ -118,7 +132,8 @@ const suite: ScenarioSuite = {
         },
         WIRE_LAYOUTS.map,
       );
-      const raw = await rawBaseline(nats.url, payload);
+      const natsPid = nats.pid as number;
+      const raw = await rawBaseline(nats.url, natsPid, payload);
 
       const relaySeconds = await naiveRelay(nats.url);
       const podPublisher = await startPodPublisher();
@@ -135,6 +150,8 @@ const suite: ScenarioSuite = {
       // read by polling the stream's state. A core subscription on the subjects would time it too,
       // but nats-server would then copy every batch to this process as well: work the raw
       // baseline, timed by its acks, does not carry.
+      const collectorPid = collector.child.pid as number;
+      const cpuBefore = { collector: processCpuSeconds(collectorPid), pods: processCpuSeconds(podPublisher.pid), server: processCpuSeconds(natsPid) };
       const startedAt = Date.now();
       podPublisher.go();
       const lastStored = await waitFor(
@@ -145,6 +162,9 @@ const suite: ScenarioSuite = {
         { what: 'every batch in the stream', intervalMs: 20, timeoutMs: 120_000 },
       );
       const seconds = (Date.parse(lastStored) - startedAt) / 1000;
+      // Idle processes take no CPU, so reading after the poll noticed completion adds nothing.
+      const cpu = { collector: processCpuSeconds(collectorPid) - cpuBefore.collector, pods: processCpuSeconds(podPublisher.pid) - cpuBefore.pods, server: processCpuSeconds(natsPid) - cpuBefore.server };
+      const perBatchUs = (cpuSeconds: number): number => (cpuSeconds / TOTAL_BATCHES) * 1e6;
       const stored = await batchCount();
       await nc.close();
       const metrics = await (await fetch(`${String(collector.listen['http'])}/metrics`)).text();
@@ -160,6 +180,11 @@ const suite: ScenarioSuite = {
         { name: 'collector publish latency p50 (≤)', value: histogramQuantile(metrics, 'kvr_collector_publish_seconds', 0.5) * 1000, unit: 'ms' },
         { name: 'collector publish latency p99 (≤)', value: histogramQuantile(metrics, 'kvr_collector_publish_seconds', 0.99) * 1000, unit: 'ms' },
         { name: 'batches stored / sent', value: stored, unit: `of ${TOTAL_BATCHES} (dropped and replayed: ${dropped})` },
+        { name: 'CPU per batch: raw publisher process', value: perBatchUs(raw.publisherCpu), unit: 'µs' },
+        { name: 'CPU per batch: nats-server, raw publish', value: perBatchUs(raw.serverCpu), unit: 'µs' },
+        { name: 'CPU per batch: collector process (all its threads)', value: perBatchUs(cpu.collector), unit: 'µs' },
+        { name: 'CPU per batch: pods process (ZMQ sends)', value: perBatchUs(cpu.pods), unit: 'µs' },
+        { name: 'CPU per batch: nats-server, from the collector', value: perBatchUs(cpu.server), unit: 'µs' },
       ];
     } finally {
       for (const child of children.reverse()) await child.stop();
