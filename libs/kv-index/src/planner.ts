@@ -160,10 +160,12 @@ function planStored(
   const keyerFor = event.loraName ? keyer.forModel(event.loraName) : keyer.modelName === model ? keyer : keyer.forModel(model);
   const blocks = keyerFor.blockCount(event.tokenIds.length);
   const alignedExtras = extras && extras.length === blocks ? extras : undefined;
+  // One literal (absent = undefined), not conditional spreads: on V8 11 (Node 20) an object that
+  // starts with a spread and then grows gets a hidden class of its own, per event.
   const requestKeys = keyerFor.keysForTokens(event.tokenIds, {
-    ...(parent !== 0n ? { parent } : {}),
-    ...(alignedExtras ? { extras: alignedExtras } : {}),
-    ...(cacheSalt !== undefined && parent === 0n ? { cacheSalt } : {}),
+    parent: parent !== 0n ? parent : undefined,
+    extras: alignedExtras,
+    cacheSalt: parent === 0n ? cacheSalt : undefined,
   });
   if (requestKeys.length === 0) return;
   // llm-d's mapping between engine blocks and request blocks of different sizes (§3.3):
