@@ -192,13 +192,20 @@ describe('vllm-sim HTTP API', () => {
       let decoding!: () => void;
       const firstToken = new Promise<void>((resolve) => (decoding = resolve));
       const background = streamCompletion(pod, { prompt: range(200_000, 100), max_tokens: 300 }, decoding);
+      // Handled here too, so that a failed expectation below (the pods then stop and the stream
+      // breaks) is reported as this test's failure, not as an unhandled rejection of the run.
+      background.catch(() => undefined);
       await firstToken;
       const longs = Array.from({ length: 4 }, (_, i) => postJson(`${pod}/v1/completions`, { prompt: range(300_000 + i * 10_000, 7000), max_tokens: 1 }));
+      // Polled for as long as the long prompts are in flight: a fixed number of scrapes could end
+      // before they queue on a slow machine.
+      let settled = false;
+      const allLongs = Promise.all(longs).finally(() => (settled = true));
       let waitingSeen = 0;
       const poll = (async () => {
-        for (let i = 0; i < 500 && waitingSeen === 0; i++) waitingSeen = await gauge(pod, 'vllm:num_requests_waiting');
+        while (!settled && waitingSeen === 0) waitingSeen = await gauge(pod, 'vllm:num_requests_waiting');
       })();
-      const results = await Promise.all(longs);
+      const results = await allLongs;
       await poll;
       expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200]);
       expect(waitingSeen).toBeGreaterThan(0);
