@@ -126,7 +126,8 @@ async function measure(paths: Paths, at200: boolean): Promise<ScenarioRow[]> {
     // What one gRPC hop costs, measured once, on the pipeline whose gateway makes those hops.
     const hop = defaults ? await emptyCallMs(pipeline.tokenizer) : [];
     const prefixes = Array.from({ length: PODS }, (_, g) => `group ${g}: ${words(6_000)}`);
-    const questions = Array.from({ length: 1_400 }, (_, q) => `question ${q}: ${words(1_000)}`);
+    // More questions than the suite sends requests (≈ 2,230 per pipeline), so none is seen twice.
+    const questions = Array.from({ length: 2_400 }, (_, q) => `question ${q}: ${words(1_000)}`);
     let next = 0;
     const prompt = (i: number): string => `${prefixes[i % PODS]} ${questions[next++ % questions.length]}`;
     // Warm-up: every prefix reaches a pod and the index, the tokenizer caches warm up, then the
