@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { encodeKvEventBatch, WIRE_LAYOUTS } from '@kvr/kv-events';
 import { ensureStream } from '@kvr/jetstream';
@@ -18,10 +18,6 @@ const WINDOW = 256;
 const TOTAL_BATCHES = PODS * BATCHES_PER_POD;
 const BLOCK_OPS = TOTAL_BATCHES * BLOCKS;
 
-function quantile(sorted: readonly number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? Number.NaN;
-}
-
 /** Quantile from a Prometheus histogram's cumulative buckets (upper bound of the bucket reaching q). */
 function histogramQuantile(text: string, name: string, q: number): number {
   const buckets = histogramBuckets(text, name);
@@ -33,48 +29,31 @@ interface RawResult {
   opsPerSecond: number;
   p50: number;
   p99: number;
-  /** CPU seconds of this (publishing) process and of nats-server while publishing. */
+  /** CPU seconds of the publishing process and of nats-server while publishing. */
   publisherCpu: number;
   serverCpu: number;
 }
 
+/** The raw baseline (bench/raw-publisher.ts) in a fresh process, with nats-server's CPU around it. */
 async function rawBaseline(natsUrl: string, natsPid: number, payload: Buffer): Promise<RawResult> {
-  // The collector's client options (noAsyncTraces), so that the ratio shows the collector's own cost.
-  const nc = await connect({ servers: natsUrl, noAsyncTraces: true });
-  const jsm = await jetstreamManager(nc);
-  await ensureStream(jsm, { name: 'RAW', subjects: ['raw.>'], storage: 'file', maxAgeSeconds: 3600, maxBytes: -1, duplicateWindowSeconds: 120, replicas: 1 });
-  const js = jetstream(nc);
-  const latencies: number[] = [];
-  let inFlight = 0;
-  let next = 0;
-  const started = performance.now();
-  const cpuBefore = process.cpuUsage();
-  const serverCpuBefore = processCpuSeconds(natsPid);
-  await new Promise<void>((resolve, reject) => {
-    const pump = (): void => {
-      while (inFlight < WINDOW && next < TOTAL_BATCHES) {
-        const i = next++;
-        inFlight++;
-        const sent = performance.now();
-        js.publish(`raw.${i % PODS}`, payload, { msgID: `raw:${i}` }).then(
-          () => {
-            latencies.push(performance.now() - sent);
-            inFlight--;
-            if (latencies.length === TOTAL_BATCHES) resolve();
-            else pump();
-          },
-          reject,
-        );
-      }
-    };
-    pump();
-  });
-  const seconds = (performance.now() - started) / 1000;
-  const cpu = process.cpuUsage(cpuBefore);
-  const serverCpu = processCpuSeconds(natsPid) - serverCpuBefore;
+  const nc = await connect({ servers: natsUrl });
+  await ensureStream(await jetstreamManager(nc), { name: 'RAW', subjects: ['raw.>'], storage: 'file', maxAgeSeconds: 3600, maxBytes: -1, duplicateWindowSeconds: 120, replicas: 1 });
   await nc.close();
-  latencies.sort((a, b) => a - b);
-  return { opsPerSecond: BLOCK_OPS / seconds, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), publisherCpu: (cpu.user + cpu.system) / 1e6, serverCpu };
+  const child = spawn(process.execPath, ['--require', '@swc-node/register', join(__dirname, 'raw-publisher.ts'), natsUrl, payload.toString('hex'), String(TOTAL_BATCHES), String(PODS), String(WINDOW)], {
+    env: { ...process.env, SWC_NODE_PROJECT: 'tsconfig.json' },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  try {
+    const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    await lines.next(); // ready
+    const serverCpuBefore = processCpuSeconds(natsPid);
+    child.stdin.write('go\n');
+    const result = JSON.parse(String((await lines.next()).value)) as { messagesPerSecond: number; p50: number; p99: number; cpuSeconds: number };
+    const serverCpu = processCpuSeconds(natsPid) - serverCpuBefore;
+    return { opsPerSecond: result.messagesPerSecond * BLOCKS, p50: result.p50, p99: result.p99, publisherCpu: result.cpuSeconds, serverCpu };
+  } finally {
+    child.kill('SIGKILL');
+  }
 }
 
 interface PodPublisher {
@@ -119,7 +98,7 @@ async function naiveRelay(natsUrl: string): Promise<number> {
 const suite: ScenarioSuite = {
   kind: 'scenario',
   title: 'kv-collector: block operations per second, ZMQ → JetStream',
-  notes: `${PODS} pods × ${BATCHES_PER_POD.toLocaleString('en-US')} batches of ${BLOCKS} BlockStored hashes (${BLOCK_OPS.toLocaleString('en-US')} block ops), published by the pods as fast as ZMQ takes them; \`kvr collector\` in its own process publishes to a file-backed stream with a ${WINDOW}-ack window. Baseline: the same payload bytes published straight to JetStream from one process with the same window. Second baseline: a naive relay process (ZMQ receive → publish with a message id, same window, no validation, ordering, gap or restart logic) over the same pods. Latency: collector offer → PubAck (histogram upper bounds); raw: publish → PubAck. Target: collector within 1.5× of the baseline; goal ≥ 250k block ops/s.`,
+  notes: `${PODS} pods × ${BATCHES_PER_POD.toLocaleString('en-US')} batches of ${BLOCKS} BlockStored hashes (${BLOCK_OPS.toLocaleString('en-US')} block ops), published by the pods as fast as ZMQ takes them; \`kvr collector\` in its own process publishes to a file-backed stream with a ${WINDOW}-ack window. Baseline: the same payload bytes published straight to JetStream from a fresh process with the same window. Second baseline: a naive relay process (ZMQ receive → publish with a message id, same window, no validation, ordering, gap or restart logic) over the same pods. Latency: collector offer → PubAck (histogram upper bounds); raw: publish → PubAck. Target: collector within 1.5× of the baseline; goal ≥ 250k block ops/s.`,
   async run(): Promise<ScenarioRow[]> {
     const nats = await startNats();
     const children: { stop(): Promise<unknown> }[] = [];
