@@ -81,6 +81,35 @@ export default [
     },
   },
   {
+    // Per-event and per-request code. On Node 20 (V8 11) an object that starts with a spread and
+    // then gets more properties (`{ ...a, b }`, `{ ...a, ...b }`) receives a hidden class of its
+    // own every time: ≈ 1–3 µs and an old-space allocation each (docs/architecture.md). These
+    // files build literals or use `Object.assign({}, a, { b })`.
+    files: [
+      'libs/kv-events/src/**/*.ts',
+      'libs/jetstream/src/publisher.ts',
+      'libs/jetstream/src/headers.ts',
+      'libs/collector/src/pod-ingest.ts',
+      'libs/kv-index/src/**/*.ts',
+      'libs/block-keys/src/**/*.ts',
+      'libs/scoring/src/**/*.ts',
+      'libs/tokenization/src/{chat,chunking,encoder,fast-bpe,jinja-python,lru,doorkeeper,model-tokenizer}.ts',
+      'apps/indexer/src/partition-worker.ts',
+      'apps/gateway/src/{router,gateway,forwarder,redis-index-access,in-process-tokenizer}.ts',
+    ],
+    ignores: ['**/*.spec.ts', '**/src/testing.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ExportAllDeclaration', message: 'Export names explicitly: no `export *` (keeps each public surface deliberate).' },
+        {
+          selector: 'ObjectExpression > SpreadElement:first-child ~ *',
+          message: 'Hot path: `{ ...a, b }` costs V8 11 a new hidden class per object; write the literal out or use Object.assign({}, a, { b }) (docs/architecture.md).',
+        },
+      ],
+    },
+  },
+  {
     // Test code: specs, fixtures, benchmarks, and each lib's `src/testing.ts` entry (test helpers
     // behind `@kvr/<lib>/testing`, never imported by production code).
     files: ['**/*.spec.ts', '**/__fixtures__/**/*.ts', '**/bench/**/*.ts', '**/src/testing.ts'],

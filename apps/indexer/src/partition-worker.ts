@@ -168,7 +168,7 @@ export class PartitionWorker {
       const consumer = await jsm.consumers.info(settings.stream, indexerConsumerName(this.partition));
       const streamSeq = consumer.ack_floor.stream_seq;
       if (streamSeq <= this.snapshotSeq) {
-        metrics.snapshots.inc({ ...this.labels, outcome: 'unchanged' });
+        metrics.snapshots.inc({ partition: this.labels.partition, outcome: 'unchanged' });
         return null;
       }
       const pods: PodState[] = [];
@@ -180,7 +180,7 @@ export class PartitionWorker {
       if (!(await this.sameIndex())) return this.skipSnapshot();
       const info = await snapshots.put({ partition: this.partition, partitions: settings.partitions, streamSeq, takenAt: Date.now(), blockSize: settings.blockSize, hashSeed: settings.hashSeed, pods });
       this.snapshotSeq = streamSeq;
-      metrics.snapshots.inc({ ...this.labels, outcome: 'taken' });
+      metrics.snapshots.inc({ partition: this.labels.partition, outcome: 'taken' });
       metrics.snapshotSeconds.observe((performance.now() - started) / 1000);
       metrics.snapshotStreamSeq.set(this.labels, streamSeq);
       return info;
@@ -192,7 +192,7 @@ export class PartitionWorker {
   }
 
   private skipSnapshot(): null {
-    this.deps.metrics.snapshots.inc({ ...this.labels, outcome: 'index_lost' });
+    this.deps.metrics.snapshots.inc({ partition: this.labels.partition, outcome: 'index_lost' });
     this.deps.logger.warn({ partition: this.partition }, 'snapshot skipped: the index in Redis was lost (a rebuild follows)');
     return null;
   }
@@ -208,7 +208,7 @@ export class PartitionWorker {
     return this.exclusive(async () => {
       const { jsm, index, snapshots, settings, metrics, logger } = this.deps;
       const report = { partition: this.partition, snapshotSeq: null as number | null, snapshotSkipped: undefined as string | undefined, restoredPods: 0, restoredBlocks: 0, forgottenPods: 0, replayFrom: 1, streamFirstSeq: 0, lostMessages: false };
-      if (this.closed) return { ...report, error: 'partition no longer owned by this replica' };
+      if (this.closed) return Object.assign({}, report, { error: 'partition no longer owned by this replica' });
       await this.pause();
       this.builtFor = this.deps.generation();
       let snapshot: IndexSnapshot | null = null;
@@ -263,7 +263,7 @@ export class PartitionWorker {
         logger.warn({ partition: this.partition, replayFrom: report.replayFrom, streamFirstSeq: report.streamFirstSeq }, 'the stream no longer holds every message after the snapshot: affected pods are cleared at their next batch');
       }
       await this.consume(report.replayFrom);
-      logger.info({ ...report, trigger }, 'partition rebuilt');
+      logger.info(Object.assign({}, report, { trigger }), 'partition rebuilt');
       return report;
     });
   }
@@ -272,7 +272,7 @@ export class PartitionWorker {
     this.deps.logger.warn({ partition: this.partition, fence: this.lease.fence }, 'rebuild fenced: the lease moved to another replica');
     this.closed = true;
     this.deps.onLost(this.partition);
-    return { ...report, error: 'fenced: the lease moved to another replica' };
+    return Object.assign({}, report, { error: 'fenced: the lease moved to another replica' });
   }
 
   private async run(messages: ConsumerMessages): Promise<void> {

@@ -130,7 +130,7 @@ export class PodIngest {
       for await (const frames of this.sub) {
         if (this.queue.length >= this.deps.settings.maxQueuedBatches) {
           // Not lost: the next batch handled shows a gap, repaired by replay or a reset.
-          this.deps.metrics.dropped.inc({ ...this.labels, reason: 'queue_full' });
+          this.deps.metrics.dropped.inc({ pod: this.pod.id, reason: 'queue_full' });
           continue;
         }
         this.enqueue({ kind: 'live', frames, receivedAt: Date.now() });
@@ -157,7 +157,7 @@ export class PodIngest {
           if (pending) await pending;
         } catch (err) {
           // The batch is not published and the position did not move: the next batch shows a gap.
-          this.deps.metrics.dropped.inc({ ...this.labels, reason: 'error' });
+          this.deps.metrics.dropped.inc({ pod: this.pod.id, reason: 'error' });
           this.deps.logger.error({ err, pod: this.pod.id }, 'batch handling failed; it will be repaired as a gap');
         }
       }
@@ -195,13 +195,13 @@ export class PodIngest {
     const result = await this.replay(endpoint, from);
     const receivedAt = Date.now();
     this.queue.unshift(...result.batches.map((batch): LaneItem => ({ kind: 'replayed', batch, receivedAt })));
-    if (result.batches.length > 0) this.deps.metrics.received.inc({ ...this.labels, source: 'replay' }, result.batches.length);
+    if (result.batches.length > 0) this.deps.metrics.received.inc({ pod: this.pod.id, source: 'replay' }, result.batches.length);
     this.deps.logger.info({ pod: this.pod.id, from: from.toString(), batches: result.batches.length, error: result.error }, 'caught up from the replay socket');
   }
 
   private handleBatch(model: string, seq: bigint, ts: number, payload: Buffer, receivedAt: number): Promise<void> | undefined {
     if (this.deps.sink.fill > BUFFER_HIGH_WATER) {
-      this.deps.metrics.dropped.inc({ ...this.labels, reason: 'buffer_full' });
+      this.deps.metrics.dropped.inc({ pod: this.pod.id, reason: 'buffer_full' });
       return undefined;
     }
     const position = this.position;
@@ -247,21 +247,21 @@ export class PodIngest {
       span.end();
       const { fill, complete } = fillGap(from, to, result.batches);
       for (const replayed of fill) {
-        this.deps.metrics.received.inc({ ...this.labels, source: 'replay' });
+        this.deps.metrics.received.inc({ pod: this.pod.id, source: 'replay' });
         if (!this.publishBatch(replayed.seq, replayed.batch.ts, replayed.payload, Date.now())) {
-          this.deps.metrics.replays.inc({ ...this.labels, outcome: 'deferred' });
+          this.deps.metrics.replays.inc({ pod: this.pod.id, outcome: 'deferred' });
           return false;
         }
       }
       if (complete) {
-        this.deps.metrics.replays.inc({ ...this.labels, outcome: 'filled' });
+        this.deps.metrics.replays.inc({ pod: this.pod.id, outcome: 'filled' });
         this.deps.logger.info({ pod: this.pod.id, from: from.toString(), to: to.toString() }, 'gap filled by replay');
         return true;
       }
       reason = result.error ?? (fill.length === 0 ? "the pod's replay buffer no longer holds the gap" : `replay stopped at ${(from + BigInt(fill.length)).toString()}`);
-      this.deps.metrics.replays.inc({ ...this.labels, outcome: 'unrecoverable' });
+      this.deps.metrics.replays.inc({ pod: this.pod.id, outcome: 'unrecoverable' });
     } else {
-      this.deps.metrics.replays.inc({ ...this.labels, outcome: 'unavailable' });
+      this.deps.metrics.replays.inc({ pod: this.pod.id, outcome: 'unavailable' });
     }
     const missingFrom = position.seq === null ? from : position.seq + 1n;
     this.deps.logger.warn({ pod: this.pod.id, from: missingFrom.toString(), to: to.toString(), reason }, 'unrecoverable gap: pod reset');
@@ -340,7 +340,7 @@ export class PodIngest {
     });
     if (!accepted) {
       span.end();
-      this.deps.metrics.dropped.inc({ ...this.labels, reason: 'buffer_full' });
+      this.deps.metrics.dropped.inc({ pod: this.pod.id, reason: 'buffer_full' });
       return false;
     }
     position.published(seq, ts);
@@ -349,11 +349,12 @@ export class PodIngest {
 
   private publishReset(reason: ResetReason, beforeSeq: bigint, ts: number): void {
     const position = this.position as PodPosition;
-    this.deps.metrics.resets.inc({ ...this.labels, reason });
-    const headers = { ...this.headers('reset', position.epoch, beforeSeq, ts, Date.now()), [HEADER_RESET_REASON]: reason };
+    this.deps.metrics.resets.inc({ pod: this.pod.id, reason });
+    const headers = this.headers('reset', position.epoch, beforeSeq, ts, Date.now());
+    headers[HEADER_RESET_REASON] = reason;
     // Same id from every replica that sees the same restart or gap, so JetStream keeps one.
     const id = messageId('reset', this.pod.id, position.epoch, reason === 'engine_restart' ? 0n : beforeSeq);
-    this.deps.sink.offer({ subject: this.subject, data: Buffer.alloc(0), headers, msgId: id, onAck: (ack) => void (ack.duplicate || this.deps.metrics.published.inc({ ...this.labels, kind: 'reset' })) }, { force: true });
+    this.deps.sink.offer({ subject: this.subject, data: Buffer.alloc(0), headers, msgId: id, onAck: (ack) => void (ack.duplicate || this.deps.metrics.published.inc({ pod: this.pod.id, kind: 'reset' })) }, { force: true });
   }
 
   /** `added` / `removed` lifecycle messages on the pod's subject. */
@@ -362,11 +363,11 @@ export class PodIngest {
     const subject = this.subject || eventsSubject({ partition: this.partition, model: this.model, podId: this.pod.id });
     const headers = this.headers(kind, epoch, lastSeq, null, Date.now());
     const id = messageId(kind, this.pod.id, epoch, lastSeq === null ? 0n : lastSeq + 1n);
-    this.deps.sink.offer({ subject, data: Buffer.alloc(0), headers, msgId: id, onAck: (ack) => void (ack.duplicate || this.deps.metrics.published.inc({ ...this.labels, kind })) }, { force: true });
+    this.deps.sink.offer({ subject, data: Buffer.alloc(0), headers, msgId: id, onAck: (ack) => void (ack.duplicate || this.deps.metrics.published.inc({ pod: this.pod.id, kind })) }, { force: true });
   }
 
   private deadLetter(item: Received, error: DecodeError): void {
-    this.deps.metrics.deadLetters.inc({ ...this.labels, reason: error.reason });
+    this.deps.metrics.deadLetters.inc({ pod: this.pod.id, reason: error.reason });
     this.deps.logger.warn({ pod: this.pod.id, reason: error.reason, detail: error.message, frames: item.frames.length }, 'undecodable payload dead-lettered');
     const data = item.frames.length === 3 ? (item.frames[2] as Buffer) : Buffer.concat(item.frames);
     this.deps.sink.offer(

@@ -31,6 +31,10 @@ const PROBES = {
   floatingPromise: ['libs/contracts/src/__lint_probe_float__.ts', 'async function work(): Promise<void> {}\nexport function probe(): void {\n  work();\n}\n'],
   bareDisable: ['libs/contracts/src/__lint_probe_bare__.ts', '// eslint-disable-next-line no-console\nconsole.log(1);\nexport {};\n'],
   explainedDisable: ['libs/contracts/src/__lint_probe_explained__.ts', '// eslint-disable-next-line no-console -- the probe prints on purpose\nconsole.log(1);\nexport {};\n'],
+  hotPathSpread: ['libs/kv-events/src/__lint_probe_spread__.ts', 'export const probe = (a: object): object => ({ ...a, b: 1 });\n'],
+  hotPathLiteral: ['libs/kv-events/src/__lint_probe_literal__.ts', 'export const probe = (a: object): object => Object.assign({}, a, { b: 1 });\n'],
+  coldPathSpread: ['libs/contracts/src/__lint_probe_spread_ok__.ts', 'export const probe = (a: object): object => ({ ...a, b: 1 });\n'],
+  hotPathExportStar: ['libs/kv-events/src/__lint_probe_star__.ts', "export * from './errors';\n"],
 } as const;
 
 type ProbeName = keyof typeof PROBES;
@@ -111,6 +115,16 @@ describe('code rules', () => {
 
   it('bans floating promises', () => {
     expect(rulesOf('floatingPromise')).toContain('@typescript-eslint/no-floating-promises');
+  });
+
+  it('bans spread-then-extend object literals in hot-path files only', () => {
+    expect((findings.get('hotPathSpread') ?? []).map((f) => f.message)).toEqual([expect.stringContaining('Hot path')]);
+    expect(findings.get('hotPathLiteral')).toEqual([]);
+    expect(findings.get('coldPathSpread')).toEqual([]);
+  });
+
+  it('still bans export * in hot-path files, whose no-restricted-syntax list replaces the general one', () => {
+    expect(rulesOf('hotPathExportStar')).toContain('no-restricted-syntax');
   });
 
   it('requires a reason on eslint-disable comments', () => {
