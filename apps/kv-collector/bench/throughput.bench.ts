@@ -2,9 +2,10 @@
 // a raw JetStream publish of the same bytes from one process with the same window (the baseline,
 // same run, same nats-server). Pods run in a child process; the collector is `kvr collector`, a
 // process of its own, as deployed. Block ops = block hashes carried by the events.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { encodeKvEventBatch, WIRE_LAYOUTS } from '@kvr/kv-events';
@@ -25,6 +26,15 @@ function histogramQuantile(text: string, name: string, q: number): number {
   return buckets.find((b) => b.count >= total * q)?.le ?? Number.NaN;
 }
 
+/** Starts a child script of this folder (TypeScript, through swc) and reads its stdout by lines. */
+function startBenchChild(script: string, args: readonly string[], stdin: 'pipe' | 'ignore'): { child: ChildProcess; lines: AsyncIterator<string> } {
+  const child = spawn(process.execPath, ['--require', '@swc-node/register', join(__dirname, script), ...args], {
+    env: { ...process.env, SWC_NODE_PROJECT: 'tsconfig.json' },
+    stdio: [stdin, 'pipe', 'inherit'],
+  });
+  return { child, lines: createInterface({ input: child.stdout as Readable })[Symbol.asyncIterator]() };
+}
+
 interface RawResult {
   opsPerSecond: number;
   p50: number;
@@ -39,15 +49,11 @@ async function rawBaseline(natsUrl: string, natsPid: number, payload: Buffer): P
   const nc = await connect({ servers: natsUrl });
   await ensureStream(await jetstreamManager(nc), { name: 'RAW', subjects: ['raw.>'], storage: 'file', maxAgeSeconds: 3600, maxBytes: -1, duplicateWindowSeconds: 120, replicas: 1 });
   await nc.close();
-  const child = spawn(process.execPath, ['--require', '@swc-node/register', join(__dirname, 'raw-publisher.ts'), natsUrl, payload.toString('hex'), String(TOTAL_BATCHES), String(PODS), String(WINDOW)], {
-    env: { ...process.env, SWC_NODE_PROJECT: 'tsconfig.json' },
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  const { child, lines } = startBenchChild('raw-publisher.ts', [natsUrl, payload.toString('hex'), String(TOTAL_BATCHES), String(PODS), String(WINDOW)], 'pipe');
   try {
-    const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
     await lines.next(); // ready
     const serverCpuBefore = processCpuSeconds(natsPid);
-    child.stdin.write('go\n');
+    child.stdin?.write('go\n');
     const result = JSON.parse(String((await lines.next()).value)) as { messagesPerSecond: number; p50: number; p99: number; cpuSeconds: number };
     const serverCpu = processCpuSeconds(natsPid) - serverCpuBefore;
     return { opsPerSecond: result.messagesPerSecond * BLOCKS, p50: result.p50, p99: result.p99, publisherCpu: result.cpuSeconds, serverCpu };
@@ -64,13 +70,9 @@ interface PodPublisher {
 }
 
 async function startPodPublisher(): Promise<PodPublisher> {
-  const child = spawn(process.execPath, ['--require', '@swc-node/register', join(__dirname, 'pod-publisher.ts'), String(PODS), String(BATCHES_PER_POD), String(BLOCKS)], {
-    env: { ...process.env, SWC_NODE_PROJECT: 'tsconfig.json' },
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const { child, lines } = startBenchChild('pod-publisher.ts', [String(PODS), String(BATCHES_PER_POD), String(BLOCKS)], 'pipe');
   const pods = JSON.parse(String((await lines.next()).value)) as PodPublisher['pods'];
-  return { pods, pid: child.pid as number, go: () => child.stdin.write('go\n'), stop: () => void child.kill('SIGKILL') };
+  return { pods, pid: child.pid as number, go: () => child.stdin?.write('go\n'), stop: () => void child.kill('SIGKILL') };
 }
 
 /** The naive relay (bench/naive-relay.ts) over fresh pods: seconds from its first message to its last ack. */
@@ -79,12 +81,8 @@ async function naiveRelay(natsUrl: string): Promise<number> {
   await ensureStream(await jetstreamManager(nc), { name: 'RELAY', subjects: ['relay.>'], storage: 'file', maxAgeSeconds: 3600, maxBytes: -1, duplicateWindowSeconds: 120, replicas: 1 });
   await nc.close();
   const pods = await startPodPublisher();
-  const relay = spawn(process.execPath, ['--require', '@swc-node/register', join(__dirname, 'naive-relay.ts'), natsUrl, JSON.stringify(pods.pods), String(TOTAL_BATCHES)], {
-    env: { ...process.env, SWC_NODE_PROJECT: 'tsconfig.json' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const { child: relay, lines } = startBenchChild('naive-relay.ts', [natsUrl, JSON.stringify(pods.pods), String(TOTAL_BATCHES)], 'ignore');
   try {
-    const lines = createInterface({ input: relay.stdout })[Symbol.asyncIterator]();
     await lines.next(); // ready
     pods.go();
     const done = String((await lines.next()).value);
@@ -123,7 +121,6 @@ const suite: ScenarioSuite = {
       children.push(collector);
       const nc = await connect({ servers: nats.url });
       const jsm = await jetstreamManager(nc);
-      const batchCount = async (): Promise<number> => (await jsm.streams.info('KV_EVENTS')).state.messages - PODS; // minus the `added` messages
       await waitFor(async () => ((await jsm.streams.info('KV_EVENTS')).state.messages >= PODS ? true : undefined), { what: 'the collector to announce the pods' });
       // Completion is the stream's own time of its last stored message (same machine, same clock),
       // read by polling the stream's state. A core subscription on the subjects would time it too,
@@ -133,18 +130,18 @@ const suite: ScenarioSuite = {
       const cpuBefore = { collector: processCpuSeconds(collectorPid), pods: processCpuSeconds(podPublisher.pid), server: processCpuSeconds(natsPid) };
       const startedAt = Date.now();
       podPublisher.go();
-      const lastStored = await waitFor(
+      const finalState = await waitFor(
         async () => {
           const { state } = await jsm.streams.info('KV_EVENTS');
-          return state.messages - PODS >= TOTAL_BATCHES ? state.last_ts : undefined;
+          return state.messages - PODS >= TOTAL_BATCHES ? state : undefined; // minus the `added` messages
         },
         { what: 'every batch in the stream', intervalMs: 20, timeoutMs: 120_000 },
       );
-      const seconds = (Date.parse(lastStored) - startedAt) / 1000;
+      const seconds = (Date.parse(finalState.last_ts) - startedAt) / 1000;
       // Idle processes take no CPU, so reading after the poll noticed completion adds nothing.
       const cpu = { collector: processCpuSeconds(collectorPid) - cpuBefore.collector, pods: processCpuSeconds(podPublisher.pid) - cpuBefore.pods, server: processCpuSeconds(natsPid) - cpuBefore.server };
       const perBatchUs = (cpuSeconds: number): number => (cpuSeconds / TOTAL_BATCHES) * 1e6;
-      const stored = await batchCount();
+      const stored = finalState.messages - PODS;
       await nc.close();
       const metrics = await (await fetch(`${String(collector.listen['http'])}/metrics`)).text();
       const collectorOps = BLOCK_OPS / seconds;
