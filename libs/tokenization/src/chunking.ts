@@ -196,8 +196,13 @@ export class ChunkPlanner {
 
 /** FNV-1a over the 16 UTF-16 units before p: the content-defined part of the cut choice. */
 function hash16(text: string, p: number): number {
+  return fnv1aUtf16(text, Math.max(0, p - 16), p);
+}
+
+/** 32-bit FNV-1a over the UTF-16 code units `[start, end)` of `text` (unsigned). No allocation. */
+export function fnv1aUtf16(text: string, start: number, end: number): number {
   let h = 0x811c9dc5;
-  for (let i = Math.max(0, p - 16); i < p; i++) {
+  for (let i = start; i < end; i++) {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193) >>> 0;
   }

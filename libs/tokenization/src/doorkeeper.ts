@@ -1,3 +1,5 @@
+import { fnv1aUtf16 } from './chunking';
+
 /**
  * Admission filter of the chunk cache: a chunk is cached the second time it is seen, not the
  * first. Prompts of a fleet are a few long shared prefixes (system prompts, documents, earlier
@@ -45,14 +47,10 @@ export class Doorkeeper {
 }
 
 /**
- * FNV-1a over UTF-16 code units, folded to 30 bits so that the value is a V8 small integer (a Set
- * of them stores no heap number per entry). One pass over the text, no allocation.
+ * FNV-1a over UTF-16 code units (the chunk planner's hash), folded to 30 bits so that the value is
+ * a V8 small integer (a Set of them stores no heap number per entry). One pass, no allocation.
  */
 export function textHash(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
+  const h = fnv1aUtf16(text, 0, text.length);
   return (h ^ (h >>> 30)) & 0x3fffffff;
 }
