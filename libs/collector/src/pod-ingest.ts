@@ -78,7 +78,6 @@ export class PodIngest {
   private model = '';
   private deadLetterCount = 0;
   private readonly partition: number;
-  private readonly labels: { pod: string };
   /** Per-batch series, bound once: prom-client hashes a label set on every unbound call. */
   private readonly receivedLive: { inc(): void };
   private readonly duplicateLive: { inc(): void };
@@ -91,7 +90,6 @@ export class PodIngest {
     private readonly deps: IngestDeps,
   ) {
     this.partition = partitionForPod(pod.id, deps.settings.partitions);
-    this.labels = { pod: pod.id };
     const metrics = deps.metrics;
     this.receivedLive = metrics.received.labels({ pod: pod.id, source: 'live' });
     this.duplicateLive = metrics.duplicates.labels({ pod: pod.id, where: 'live' });
@@ -227,7 +225,7 @@ export class PodIngest {
         continue;
       }
       // A gap: [from, to] never reached us (collector away, ZMQ drop, first contact with a running pod).
-      this.deps.metrics.gaps.inc(this.labels);
+      this.deps.metrics.gaps.inc({ pod: this.pod.id });
       if (!(await this.repairGap(decision.from, decision.to, seq, ts))) return; // deferred: try with a later batch
     }
   }

@@ -27,14 +27,14 @@ function checkName(name: string): void {
 }
 
 /**
- * The headers of one published message (the records' entries in order), encoded once. What `headers()`, `set()` per entry and
- * `encode()` of nats.js produce, byte for byte (the `NATS/1.0` line, one `Name: value` line per
- * entry with the value trimmed, CRLF line ends, a blank line; the same name and value checks),
- * without building and validating a map per message: that was about a tenth of the collector's
- * CPU per batch (profiled). Publishing reads nothing of the `headers` option but `encode()`
- * (@nats-io/nats-core 3.4.0 `ProtocolHandler.publish`; the spec compares the bytes with nats.js's
- * own, and the publisher's tests read the headers back from a real server), so the object carries
- * only that; anything else is an error, not a silently empty header set.
+ * The headers of one published message (the records' entries in order), encoded once. What
+ * `headers()`, `set()` per entry and `encode()` of nats.js produce, byte for byte (the `NATS/1.0`
+ * line, one `Name: value` line per entry with the value trimmed, CRLF line ends, a blank line; the
+ * same name and value checks), without building and validating a map per message: that was about
+ * a tenth of the collector's CPU per batch (profiled). Publishing reads nothing of the `headers`
+ * option but `encode()` (@nats-io/nats-core 3.4.0 `ProtocolHandler.publish`; the spec compares the
+ * bytes with nats.js's own, and the publisher's tests read the headers back from a real server),
+ * so the object carries only that; anything else is an error, not a silently empty header set.
  */
 export function encodedHeaders(...records: Readonly<Record<string, string>>[]): MsgHdrs {
   // Several records rather than one merged by the caller: `{ ...headers, name: value }` costs V8

@@ -160,10 +160,11 @@ function planStored(
   const keyerFor = event.loraName ? keyer.forModel(event.loraName) : keyer.modelName === model ? keyer : keyer.forModel(model);
   const blocks = keyerFor.blockCount(event.tokenIds.length);
   const alignedExtras = extras && extras.length === blocks ? extras : undefined;
-  // One literal (absent = undefined), not conditional spreads: on V8 11 (Node 20) an object that
-  // starts with a spread and then grows gets a hidden class of its own, per event.
+  // One literal (absent = undefined; a parent of 0n is the root, as keysForTokens reads it), not
+  // conditional spreads: on V8 11 (Node 20) an object that starts with a spread and then grows
+  // gets a hidden class of its own, per event.
   const requestKeys = keyerFor.keysForTokens(event.tokenIds, {
-    parent: parent !== 0n ? parent : undefined,
+    parent,
     extras: alignedExtras,
     cacheSalt: parent === 0n ? cacheSalt : undefined,
   });
