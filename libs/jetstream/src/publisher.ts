@@ -169,7 +169,7 @@ export class OrderedPublisher {
    * Offers are sent together once the current turn of the event loop is over: ZMQ hands a burst of
    * messages to the collector as a chain of resolved promises in one turn, and nats.js writes what
    * was published before its own flush (a microtask) in one socket write. Sent one by one, every
-   * batch cost a write system call of its own (≈ 10 % of the collector's CPU, docs/benchmarks.md).
+   * batch cost a write system call of its own (≈ 9 % of the collector's CPU, docs/benchmarks.md).
    */
   private schedulePump(): void {
     if (this.pumpScheduled) return;
