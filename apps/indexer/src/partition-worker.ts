@@ -12,7 +12,7 @@
 import { AckPolicy, DeliverPolicy, type ConsumerConfig, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { indexerConsumerName, partitionFilter, partitionForPod, type PartitionRebuildReport } from '@kvr/contracts';
 import { fromHeaders, isNotFound, type SnapshotInfo, type SnapshotStore } from '@kvr/jetstream';
-import type { BlockIndex, IndexSnapshot, PodState } from '@kvr/kv-index';
+import type { BlockIndex, IndexSnapshot, PodMessage, PodState } from '@kvr/kv-index';
 import type { Logger } from '@kvr/telemetry';
 import type { Lease } from './leases';
 import { recordApplied } from './applied';
@@ -64,6 +64,16 @@ export class PartitionWorker {
    * half-rebuilt index never replaces a good snapshot.
    */
   private builtFor: string | null;
+  /**
+   * Pods of this partition the index holds by this worker's own writes: added when one of their
+   * messages applies (or is a duplicate of what the index holds), removed when a `removed`
+   * message or a rebuild forgets them. A pod in this set that Redis no longer lists lost its
+   * state behind the indexer's back (keys deleted or evicted, generation kept): a snapshot then
+   * would store the damage over a good snapshot, so it is skipped until a rebuild repairs it.
+   */
+  private readonly resident = new Set<string>();
+  /** The damage was logged (once, until a snapshot succeeds again; the metric counts every round). */
+  private damageLogged = false;
   private readonly labels: { partition: string };
 
   /** `rebuildDue`: the index was lost and `rebuild()` follows: no snapshot before it. */
@@ -157,7 +167,8 @@ export class PartitionWorker {
    * Stores the partition's state, tagged with the stream sequence it covers: the consumer's ack
    * floor read *before* the state, so everything up to it is in (acks follow writes), and what
    * was applied after it is skipped on replay by the pods' positions. Skipped when nothing was
-   * acknowledged since the last snapshot. Returns what was stored, or null.
+   * acknowledged since the last snapshot, and when the index is damaged (see `resident`).
+   * Returns what was stored, or null.
    */
   snapshot(): Promise<SnapshotInfo | null> {
     return this.exclusive(async () => {
@@ -167,12 +178,20 @@ export class PartitionWorker {
       if (!(await this.sameIndex())) return this.skipSnapshot();
       const consumer = await jsm.consumers.info(settings.stream, indexerConsumerName(this.partition));
       const streamSeq = consumer.ack_floor.stream_seq;
+      // Checked on every round, changed or not, so the metric keeps alarming until a rebuild.
+      // What this worker expects is read before what Redis lists: a pod applied in between is
+      // then listed too (its write lands before the set is updated).
+      const expected = [...this.resident];
+      const listed = await index.pods();
+      const present = new Set(listed);
+      const missing = expected.filter((pod) => !present.has(pod) && this.resident.has(pod));
+      if (missing.length > 0) return this.skipSnapshot('pods_missing', missing);
       if (streamSeq <= this.snapshotSeq) {
         metrics.snapshots.inc({ partition: this.labels.partition, outcome: 'unchanged' });
         return null;
       }
       const pods: PodState[] = [];
-      for (const pod of await index.pods()) {
+      for (const pod of listed) {
         if (!this.owns(pod)) continue;
         const state = await index.exportPod(pod);
         if (state) pods.push(state);
@@ -180,6 +199,7 @@ export class PartitionWorker {
       if (!(await this.sameIndex())) return this.skipSnapshot();
       const info = await snapshots.put({ partition: this.partition, partitions: settings.partitions, streamSeq, takenAt: Date.now(), blockSize: settings.blockSize, hashSeed: settings.hashSeed, pods });
       this.snapshotSeq = streamSeq;
+      this.damageLogged = false;
       metrics.snapshots.inc({ partition: this.labels.partition, outcome: 'taken' });
       metrics.snapshotSeconds.observe((performance.now() - started) / 1000);
       metrics.snapshotStreamSeq.set(this.labels, streamSeq);
@@ -187,13 +207,26 @@ export class PartitionWorker {
     });
   }
 
+  /** The snapshot rule's view of the index after this worker's own write for `pod`. */
+  private track(message: PodMessage): void {
+    if (message.kind === 'removed') this.resident.delete(message.pod);
+    else this.resident.add(message.pod);
+  }
+
   private async sameIndex(): Promise<boolean> {
     return this.builtFor !== null && (await this.deps.redisGeneration()) === this.builtFor;
   }
 
-  private skipSnapshot(): null {
-    this.deps.metrics.snapshots.inc({ partition: this.labels.partition, outcome: 'index_lost' });
-    this.deps.logger.warn({ partition: this.partition }, 'snapshot skipped: the index in Redis was lost (a rebuild follows)');
+  private skipSnapshot(outcome: 'index_lost' | 'pods_missing' = 'index_lost', missing: readonly string[] = []): null {
+    this.deps.metrics.snapshots.inc({ partition: this.labels.partition, outcome });
+    if (outcome === 'index_lost') this.deps.logger.warn({ partition: this.partition }, 'snapshot skipped: the index in Redis was lost (a rebuild follows)');
+    else if (!this.damageLogged) {
+      this.damageLogged = true;
+      this.deps.logger.error(
+        { partition: this.partition, missing: missing.slice(0, 10), missingCount: missing.length },
+        'snapshot skipped: Redis lost pods this partition applied (keys deleted or evicted); `kvctl reindex` restores them from the last good snapshot',
+      );
+    }
     return null;
   }
 
@@ -237,6 +270,7 @@ export class PartitionWorker {
         if (!wanted(state.model) || !this.owns(state.pod)) continue;
         if ((await index.replacePod(state, { fence })) === 'fenced') return this.fenced(report);
         restored.add(state.pod);
+        this.resident.add(state.pod);
         report.restoredPods++;
         report.restoredBlocks += state.blocks.length;
       }
@@ -244,6 +278,7 @@ export class PartitionWorker {
         if (restored.has(pod) || !this.owns(pod)) continue;
         if (options.model !== undefined && !wanted((await index.exportPod(pod))?.model ?? null)) continue;
         if ((await index.forgetPod(pod, { fence })) === 'fenced') return this.fenced(report);
+        this.resident.delete(pod);
         report.forgottenPods++;
       }
       report.snapshotSeq = snapshot?.streamSeq ?? null;
@@ -318,9 +353,11 @@ export class PartitionWorker {
       case 'applied':
         // After the redelivery limit an early batch is applied as a gap.
         recordApplied(metrics, logger, parsed.message, result, acceptGap);
+        this.track(parsed.message);
         m.ack();
         return;
       case 'duplicate':
+        this.track(parsed.message);
         m.ack();
         return;
       case 'early':

@@ -143,6 +143,10 @@ describe('index snapshots and rebuilds on a trimmed stream', () => {
     // 2. An operator rebuilds a corrupted index (keys gone, generation kept: no automatic rebuild).
     await wipeIndexKeepingGeneration();
     expect((await compare(fleet, indexer)).missing).toBeGreaterThan(0);
+    // The damage is noticed and never snapshotted: a periodic snapshot of the wiped partitions
+    // would leave reindex nothing to restore.
+    await indexer.snapshotNow();
+    expect(await registry.getSingleMetricAsString('kvr_indexer_snapshots_total')).toMatch(/outcome="pods_missing"\} [1-9]/);
     const reindexed = await runCli('kvctl', ['reindex', '--nats', nats.url, '--json', '--timeout', '30']);
     expect(reindexed.stderr).toBe('');
     expect(reindexed.code).toBe(0);

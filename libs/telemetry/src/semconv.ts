@@ -182,7 +182,7 @@ export const METRIC_INDEXER_CONSUMER_LAG = 'kvr_indexer_consumer_lag';
 export const METRIC_INDEXER_LEASES_HELD = 'kvr_indexer_leases_held';
 /** Counter, label `outcome` (`ok`, `error`): Score calls served. */
 export const METRIC_INDEXER_SCORE_TOTAL = 'kvr_indexer_score_total';
-/** Counter, labels `partition`, `outcome` (`taken`, `unchanged`, `index_lost`, `failed`): periodic index snapshots. */
+/** Counter, labels `partition`, `outcome` (`taken`, `unchanged`, `index_lost`, `pods_missing`, `failed`): periodic index snapshots. */
 export const METRIC_INDEXER_SNAPSHOTS_TOTAL = 'kvr_indexer_snapshots_total';
 /** Histogram, seconds: taking and storing one partition's snapshot. */
 export const METRIC_INDEXER_SNAPSHOT_SECONDS = 'kvr_indexer_snapshot_seconds';
