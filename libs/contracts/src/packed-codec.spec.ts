@@ -56,11 +56,13 @@ describe('packed uint32 codecs', () => {
     ['RenderCompletion', { request_id: 'r-1', token_ids: [], success: true, error_message: '' }],
     ['RenderCompletion', { request_id: 'r-2', token_ids: EDGES, success: true, error_message: '' }],
     ['RenderCompletion', { request_id: '', token_ids: 'big', success: false, error_message: 'bad' }],
+    // A payload whose length takes 2 bytes (the writer reserves 5 and moves the varints left).
+    ['RenderCompletion', { request_id: 'r-3', token_ids: 'medium', success: true, error_message: '' }],
     ['RenderChatCompletion', { request_id: 'c', token_ids: 'big', features: { mm_hashes: { image: { values: ['a'] } }, mm_placeholders: { image: { ranges: [{ offset: 3, length: 9 }] } } }, success: true, error_message: '' }],
     ['Tokenize', { input_ids: 'big', success: true, error_message: '', offset_pairs: 'big' }],
   ])('%s answers: bytes of either codec read the same through the other', (method, shape) => {
     const { reference, fast } = codecs(TOKENIZER_PROTO, TOKENIZER, method);
-    const message = Object.fromEntries(Object.entries(shape).map(([k, v]) => [k, v === 'big' ? ids(7_010) : v]));
+    const message = Object.fromEntries(Object.entries(shape).map(([k, v]) => [k, v === 'big' ? ids(7_010) : v === 'medium' ? ids(100) : v]));
     const expected = reference.responseDeserialize(reference.responseSerialize(message));
     expect(reference.responseDeserialize(fast.responseSerialize(message))).toEqual(expected);
     expect(fast.responseDeserialize(reference.responseSerialize(message))).toEqual(expected);

@@ -10,7 +10,7 @@ export { findBinary, MissingBinaryError, trackChild, startManagedProcess } from 
 export type { ManagedProcess } from './processes';
 export { waitFor } from './wait';
 export type { WaitOptions } from './wait';
-export { startApp, childEnv } from './app-process';
+export { startApp, childEnv, SERVICE_V8_FLAGS } from './app-process';
 export type { AppProcess, StartAppOptions } from './app-process';
 export { resolveBackend, startPipeline } from './pipeline';
 export type { Pipeline, PipelineBackend, PipelineBackends, PipelineOptions, PipelinePod, PipelinePart } from './pipeline';

@@ -1,5 +1,5 @@
 // Servers and app processes come from @kvr/local-servers (shared with `kvr up`); the rest is test-only.
-export { startRedis, startNats, freePort, findBinary, MissingBinaryError, waitFor, startApp, startPipeline } from '@kvr/local-servers';
+export { startRedis, startNats, freePort, findBinary, MissingBinaryError, waitFor, startApp, startPipeline, SERVICE_V8_FLAGS } from '@kvr/local-servers';
 export type { RedisServerHandle, StartRedisOptions, NatsServerHandle, StartNatsOptions, WaitOptions, AppProcess, StartAppOptions, Pipeline, PipelineOptions, PipelinePod } from '@kvr/local-servers';
 export { runCli, runCommand } from './cli';
 export type { CliResult } from './cli';

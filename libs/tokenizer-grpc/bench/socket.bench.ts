@@ -4,10 +4,13 @@
 // question (upstream-spec §5.3), rendered through the Qwen3 chat template. "cold" makes every
 // system prompt unique, so no prefix cache can help; "warm" shares it, as a real fleet does.
 // Prompts are generated before measuring, so only the call is timed.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPrng, startApp, type AppProcess, type BenchSuite } from '@kvr/testing';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { createPrng, SERVICE_V8_FLAGS, startApp, type AppProcess, type BenchSuite } from '@kvr/testing';
 import { TokenizerClient } from '../src/index';
 
 const MODEL = 'Qwen/Qwen3-32B';
@@ -40,6 +43,26 @@ let coldTurn = 0;
 let app: AppProcess | undefined;
 let client: TokenizerClient;
 let turn = 0;
+let floor: ChildProcess | undefined;
+let floorClient: TokenizerClient;
+let floorTurn = 0;
+
+/**
+ * The floor server (bench/floor-server.ts) in a process of its own, with the V8 flags the apps
+ * run with, answering `ids` stored token ids; resolves with its socket once it listens.
+ */
+async function startFloorServer(dir: string, ids: number): Promise<string> {
+  const socket = join(dir, 'floor.sock');
+  floor = spawn(process.execPath, [...SERVICE_V8_FLAGS, '--require', '@swc-node/register', join(__dirname, 'floor-server.ts'), socket, String(ids)], {
+    env: { ...process.env, SWC_NODE_PROJECT: 'tsconfig.json' },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  process.once('exit', () => floor?.kill('SIGKILL'));
+  const lines = createInterface({ input: floor.stdout as Readable })[Symbol.asyncIterator]();
+  const first = await lines.next();
+  if (first.done || first.value !== 'ready') throw new Error(`the floor server did not start (${String(first.value)})`);
+  return socket;
+}
 
 const chat = (system: string, question: string): Promise<{ tokenIds: number[] }> =>
   client.renderChat(MODEL, { messages: [{ role: 'system', content: system }, { role: 'user', content: question }], chatTemplateKwargs: { enable_thinking: false } });
@@ -48,19 +71,27 @@ const suite: BenchSuite = {
   title: 'tokenizer service: 7k-token chat prompt through the unix socket',
   baseline: 'cold: unique 6k system prompt + 1.2k question',
   notes:
-    'Cold = every system prompt is new text (no prefix cache can help). RenderChatCompletion from this process to `kvr tokenizer` in another process over a unix socket (the sidecar layout). Warm = the 6k-token system prompt is shared by every request (prefix caches hit), every request brings a 1.2k-token question never seen before (none repeats within the run). Target: warm p99 ≤ 3 ms.',
+    'Cold = every system prompt is new text (no prefix cache can help). RenderChatCompletion from this process to `kvr tokenizer` in another process over a unix socket (the sidecar layout). Warm = the 6k-token system prompt is shared by every request (prefix caches hit), every request brings a 1.2k-token question never seen before (none repeats within the run). Target: warm p99 ≤ 3 ms. Floor = the same request to the service\u2019s own gRPC server in another process, whose backend answers stored ids of the real answer\u2019s length without any work: what a call of this size costs on this machine before tokenizing anything.',
   timeMs: 3_000,
   setup: async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kvr-tok-bench-'));
     app = await startApp('tokenizer', ['--socket', join(dir, 'tok.sock'), '--probe-port', '0'], { env: { KVR_LOG_LEVEL: 'warn', KVR_MODELS__PRELOAD: MODEL } });
     process.once('exit', () => app?.child.kill('SIGKILL'));
     client = new TokenizerClient({ target: String(app.listen['grpc']), timeoutMs: 30_000 });
-    await chat(sharedSystem, nextQuestion()); // warm the shared prefix
+    const { tokenIds } = await chat(sharedSystem, nextQuestion()); // warm the shared prefix
+    floorClient = new TokenizerClient({ target: await startFloorServer(dir, tokenIds.length), timeoutMs: 30_000 });
   },
   cases: [
     { name: 'cold: unique 6k system prompt + 1.2k question', fn: () => chat(coldSystems[coldTurn++ % COLD_POOL]!, nextQuestion()), unitsPerOp: 7_200, unit: 'tokens' },
     { name: 'warm: shared 6k system prompt + unique 1.2k question', fn: () => chat(sharedSystem, nextQuestion()), unitsPerOp: 7_200, unit: 'tokens' },
     { name: 'warm completion: shared 6k prefix + unique 1.2k tail', fn: () => client.renderCompletion(MODEL, `${sharedSystem} ${nextQuestion()}`), unitsPerOp: 7_200, unit: 'tokens' },
+    {
+      name: 'floor: the same chat call to a server that does no tokenization work',
+      fn: () =>
+        floorClient.renderChat(MODEL, { messages: [{ role: 'system', content: sharedSystem }, { role: 'user', content: questions[floorTurn++ % POOL]! }], chatTemplateKwargs: { enable_thinking: false } }),
+      unitsPerOp: 7_200,
+      unit: 'tokens',
+    },
   ],
 };
 
