@@ -14,7 +14,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import Redis from 'ioredis';
 import { Registry } from 'prom-client';
 import { IndexerConfig, loadConfig } from '@kvr/config';
-import { EVENTS_STREAM, indexerConsumerName, partitionForPod } from '@kvr/contracts';
+import { EVENTS_STREAM, indexerConsumerName, partitionForPod, redisKeys } from '@kvr/contracts';
 import { SnapshotStore } from '@kvr/jetstream';
 import { createLogger } from '@kvr/telemetry';
 import { compareWithPods, discoveryPodsFor, runCli, startApp, startNats, startRedis, startSimFleet, waitFor, type AppProcess, type NatsServerHandle, type RedisServerHandle, type SimFleet } from '@kvr/testing';
@@ -111,7 +111,7 @@ describe('index snapshots and rebuilds on a trimmed stream', () => {
   }
 
   async function wipeIndexKeepingGeneration(): Promise<void> {
-    const keys = (await admin.keys('kvr:*')).filter((k) => k !== 'kvr:gen');
+    const keys = (await admin.keys('kvr:*')).filter((k) => k !== redisKeys().generation());
     if (keys.length > 0) await admin.del(...keys);
   }
 

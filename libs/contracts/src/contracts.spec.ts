@@ -14,6 +14,9 @@ import {
   PROTO_LOADER_OPTIONS,
   protoDir,
   redisKeys,
+  engineBucketOf,
+  ENGINE_BUCKETS,
+  REDIS_LAYOUT_VERSION,
   SubjectError,
   SubjectTokenError,
   TOKENIZER_PROTO,
@@ -96,6 +99,19 @@ describe('message ids and redis keys', () => {
     expect(messageId('reset', 'p', 0, 0n)).not.toBe(messageId('batch', 'p', 0, 0n));
   });
 
+  it('spreads engine keys over the buckets by their last six digits', () => {
+    expect(engineBucketOf('18446744073709551615')).toBe(551_615 % ENGINE_BUCKETS);
+    expect(engineBucketOf('7')).toBe(7);
+    const counts = new Array<number>(ENGINE_BUCKETS).fill(0);
+    let x = 0x9e3779b97f4a7c15n;
+    for (let i = 0; i < 64 * ENGINE_BUCKETS; i++) {
+      x = (x * 6364136223846793005n + 1442695040888963407n) & 0xffffffffffffffffn;
+      counts[engineBucketOf(x.toString())]!++;
+    }
+    expect(Math.min(...counts)).toBeGreaterThan(32);
+    expect(Math.max(...counts)).toBeLessThan(112);
+  });
+
   it('builds every redis key under the prefix', () => {
     const keys = redisKeys('fleet-a');
     expect(keys.held('10.0.0.1:8000', 'gpu')).toBe('fleet-a:held:{10.0.0.1:8000}:gpu');
@@ -105,7 +121,10 @@ describe('message ids and redis keys', () => {
     expect(keys.speculativePattern('[fd00::1]:8000')).toBe('fleet-a:spec:{\\[fd00::1\\]:8000}');
     expect(keys.parseHeld(keys.held('[fd00::1]:8000', 'cpu'))).toEqual({ podId: '[fd00::1]:8000', tier: 'cpu' });
     expect(keys.parseSpeculative(keys.speculative('[fd00::1]:8000'))).toBe('[fd00::1]:8000');
-    expect(keys.engine('10.0.0.1:8000')).toBe('fleet-a:eng:{10.0.0.1:8000}');
+    expect(keys.engineBucket('10.0.0.1:8000', 'gpu', 17)).toBe('fleet-a:eng:{10.0.0.1:8000}:gpu:17');
+    expect(keys.parseEngine(keys.engineBucket('[fd00::1]:8000', 'cpu', 255))).toBe('[fd00::1]:8000');
+    expect(keys.legacyEngine('10.0.0.1:8000')).toBe('fleet-a:eng:{10.0.0.1:8000}');
+    expect(keys.generation()).toBe(`fleet-a:gen:${REDIS_LAYOUT_VERSION}`);
     expect(keys.pod('10.0.0.1:8000')).toBe('fleet-a:pod:{10.0.0.1:8000}');
     expect(redisKeys().pods()).toBe('kvr:pods');
   });

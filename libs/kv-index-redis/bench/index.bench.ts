@@ -2,6 +2,7 @@
 // keys, and memory per (block, pod) entry. One private redis-server, the index through ioredis.
 import Redis from 'ioredis';
 import { createBlockKeyer } from '@kvr/block-keys';
+import { engineBucketOf } from '@kvr/contracts';
 import { vllmBlockStoredEvent } from '@kvr/kv-events/testing';
 import { startRedis, type ScenarioRow, type ScenarioSuite } from '@kvr/testing';
 import { RedisBlockIndex } from '../src/index';
@@ -61,7 +62,8 @@ const suite: ScenarioSuite = {
           const pipeline = redis.pipeline();
           for (const key of keys) {
             pipeline.hincrby(`raw:held:{10.0.0.${p}:8000}:gpu`, String(key), 1);
-            pipeline.hset(`raw:eng:{10.0.0.${p}:8000}`, `gpu|${rawEngine++}`, `1|${key}`);
+            const engineKey = String(rawEngine++);
+            pipeline.hset(`raw:eng:{10.0.0.${p}:8000}:gpu:${engineBucketOf(engineKey)}`, engineKey, String(key));
           }
           await pipeline.exec();
         }

@@ -8,7 +8,7 @@
 import type Redis from 'ioredis';
 import type { BlockKeyer } from '@kvr/block-keys';
 import type { KvEvent } from '@kvr/kv-events';
-import { DEFAULT_REDIS_PREFIX, redisKeys, type RedisKeys } from '@kvr/contracts';
+import { DEFAULT_REDIS_PREFIX, engineBucketOf, redisKeys, type RedisKeys } from '@kvr/contracts';
 import {
   DEFAULT_TIER_WEIGHTS,
   decidePosition,
@@ -26,7 +26,7 @@ import {
   type PodPosition,
   type PodState,
 } from '@kvr/kv-index';
-import { APPLY_SCRIPT, ENCODING_SENTINEL, ENCODING_SENTINEL_BYTES, LOOKUP_SCRIPT, RESTORE_SCRIPT, SPECULATE_SCRIPT } from './scripts';
+import { APPLY_SCRIPT, ENCODING_SENTINEL, ENCODING_SENTINEL_BYTES, EXPORT_SCRIPT, LOOKUP_SCRIPT, RESTORE_SCRIPT, SPECULATE_SCRIPT } from './scripts';
 
 export interface RedisIndexOptions {
   readonly redis: Redis;
@@ -39,10 +39,11 @@ export interface RedisIndexOptions {
 }
 
 interface ScriptCommands {
-  kvrApply(podKey: string, engineKey: string, podsKey: string, ...args: string[]): Promise<[string, number, number, number]>;
+  kvrApply(podKey: string, podsKey: string, ...args: string[]): Promise<[string, number, number, number]>;
   kvrLookup(...args: string[]): Promise<number[]>;
   kvrSpeculate(...args: string[]): Promise<number>;
-  kvrRestore(podKey: string, engineKey: string, podsKey: string, ...args: string[]): Promise<string>;
+  kvrRestore(podKey: string, podsKey: string, ...args: string[]): Promise<string>;
+  kvrExport(podKey: string, ...args: string[]): Promise<string[] | null>;
 }
 
 const WEIGHT_SCALE = 1_000_000;
@@ -72,19 +73,20 @@ export class RedisBlockIndex implements BlockIndex {
     // Scripts are sent once per connection (EVALSHA afterwards, reloaded on NOSCRIPT by ioredis).
     const connection: Redis = options.redis;
     if (typeof (connection as Partial<ScriptCommands>).kvrApply !== 'function') {
-      connection.defineCommand('kvrApply', { numberOfKeys: 3, lua: APPLY_SCRIPT });
+      connection.defineCommand('kvrApply', { numberOfKeys: 2, lua: APPLY_SCRIPT });
       connection.defineCommand('kvrLookup', { numberOfKeys: 0, lua: LOOKUP_SCRIPT });
       connection.defineCommand('kvrSpeculate', { numberOfKeys: 0, lua: SPECULATE_SCRIPT });
-      connection.defineCommand('kvrRestore', { numberOfKeys: 3, lua: RESTORE_SCRIPT });
+      connection.defineCommand('kvrRestore', { numberOfKeys: 2, lua: RESTORE_SCRIPT });
+      connection.defineCommand('kvrExport', { numberOfKeys: 1, lua: EXPORT_SCRIPT });
     }
   }
 
   async apply(message: PodMessage, options: { fence?: number; acceptGap?: boolean } = {}): Promise<ApplyResult> {
     const none = { admitted: 0, evicted: 0, unknownParents: 0, blockSizeMismatches: 0, unknownEvictions: 0 };
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const needed = message.kind === 'batch' ? enginesToResolve(message.batch.events) : [];
+      const needed = message.kind === 'batch' ? this.enginesToResolve(message.pod, message.batch.events) : new Map<string, EngineRead>();
       const pipeline = this.redis.pipeline().hmget(this.keys.pod(message.pod), 'epoch', 'seq', 'fence');
-      if (needed.length > 0) pipeline.hmget(this.keys.engine(message.pod), ...needed);
+      for (const [bucket, read] of needed) pipeline.hmget(bucket, ...read.engineKeys);
       const replies = (await pipeline.exec()) ?? [];
       const [stateErr, state] = replies[0] ?? [null, null];
       if (stateErr) throw stateErr;
@@ -98,12 +100,15 @@ export class RedisBlockIndex implements BlockIndex {
       let counts = { unknownParents: 0, blockSizeMismatches: 0 };
       if (message.kind === 'batch') {
         const known = new Map<string, bigint[]>();
-        if (!decision.clearFirst && needed.length > 0) {
-          const [mapErr, values] = replies[1] ?? [null, []];
-          if (mapErr) throw mapErr;
-          (values as (string | null)[]).forEach((value, i) => {
-            if (value) known.set(needed[i] as string, requestKeysOf(value));
-          });
+        if (!decision.clearFirst) {
+          let reply = 1;
+          for (const read of needed.values()) {
+            const [mapErr, values] = replies[reply++] ?? [null, []];
+            if (mapErr) throw mapErr;
+            (values as (string | null)[]).forEach((value, i) => {
+              if (value) known.set(`${read.tier}|${read.engineKeys[i] as string}`, requestKeysOf(value));
+            });
+          }
         }
         const plan = planBatch(message.batch.events, message.model, this.keyer, (tier, key) => known.get(`${tier}|${key}`));
         ops.push(...plan.ops);
@@ -122,12 +127,40 @@ export class RedisBlockIndex implements BlockIndex {
         message.kind === 'batch' ? message.model : '',
         ...ops.flatMap(opArgs),
       ];
-      const [status, admitted, evicted, unknownEvictions] = await this.redis.kvrApply(this.keys.pod(message.pod), this.keys.engine(message.pod), this.keys.pods(), ...args);
+      const [status, admitted, evicted, unknownEvictions] = await this.redis.kvrApply(this.keys.pod(message.pod), this.keys.pods(), ...args);
       if (status === 'retry') continue;
       if (status === 'fenced') return { outcome: 'fenced', position, ...none };
       return { outcome: 'applied', position: forget ? null : decision.next, admitted, evicted, unknownEvictions, ...counts };
     }
     throw new Error(`the position of pod ${message.pod} kept changing under ${MAX_ATTEMPTS} attempts: is a second writer active without a lease fence?`);
+  }
+
+  /**
+   * Engine-map entries a batch's plan may ask about (parents, and GPU keys of offloaded copies),
+   * grouped by bucket: one HMGET each, in the pipeline that reads the pod's position.
+   */
+  private enginesToResolve(pod: string, events: readonly KvEvent[]): Map<string, EngineRead> {
+    const reads = new Map<string, EngineRead>();
+    const seen = new Set<string>();
+    const want = (tier: DeviceTier, engineKey: bigint): void => {
+      const key = engineKey.toString();
+      if (seen.has(`${tier}|${key}`)) return;
+      seen.add(`${tier}|${key}`);
+      const bucket = this.keys.engineBucket(pod, tier, engineBucketOf(key));
+      const read = reads.get(bucket);
+      if (read) read.engineKeys.push(key);
+      else reads.set(bucket, { tier, engineKeys: [key] });
+    };
+    for (const event of events) {
+      if (event.type !== 'BlockStored') continue;
+      const tier: DeviceTier = tierOf(event.medium);
+      if (event.parentBlockHash !== null) {
+        want(tier, event.parentBlockHash);
+        want('gpu', event.parentBlockHash);
+      }
+      if (event.tokenIds.length === 0) for (const hash of event.blockHashes) want('gpu', hash);
+    }
+    return reads;
   }
 
   async lookup(keys: readonly bigint[], candidates: readonly string[]): Promise<LookupResult> {
@@ -226,11 +259,16 @@ export class RedisBlockIndex implements BlockIndex {
       }
     }
     let engineKeys = 0;
-    let pods = 0;
+    const enginePods = new Set<string>();
     for await (const keys of this.scanKeys(this.keys.enginePattern())) {
-      pods += keys.length;
-      for (const key of keys) engineKeys += await this.redis.hlen(key);
+      for (const key of keys) {
+        const length = await this.redis.hlen(key);
+        if (length === 0) continue;
+        engineKeys += length;
+        enginePods.add(this.keys.parseEngine(key));
+      }
     }
+    const pods = enginePods.size;
     let speculativeEntries = 0;
     const now = this.now();
     for await (const keys of this.scanKeys(this.keys.speculativePattern())) {
@@ -244,18 +282,16 @@ export class RedisBlockIndex implements BlockIndex {
   }
 
   async exportPod(pod: string): Promise<PodState | null> {
-    // MULTI: the position and the engine map of one moment (an apply in between would skew them).
-    const replies = (await this.redis.multi().hmget(this.keys.pod(pod), 'epoch', 'seq', 'model').hgetall(this.keys.engine(pod)).exec()) ?? [];
-    const [[stateErr, state], [mapErr, map]] = replies as [[Error | null, (string | null)[]], [Error | null, Record<string, string>]];
-    if (stateErr) throw stateErr;
-    if (mapErr) throw mapErr;
-    const [epoch, seq, model] = state;
-    if (epoch === null || epoch === undefined) return null;
-    const blocks = Object.entries(map).map(([field, value]) => {
-      const bar = field.indexOf('|');
-      return { tier: field.slice(0, bar), engineKey: BigInt(field.slice(bar + 1)), copies: Number(value.slice(0, value.indexOf('|'))), requestKeys: requestKeysOf(value) };
-    });
-    return { pod, model: model ?? null, position: { epoch: Number(epoch), seq: seq ? BigInt(seq) : null }, blocks };
+    // One script: the position and the engine map of one moment (an apply in between would skew them).
+    const flat = await this.redis.kvrExport(this.keys.pod(pod), this.prefix, pod);
+    if (!flat) return null;
+    const [epoch, seq, model] = flat as [string, string, string];
+    const blocks: PodState['blocks'][number][] = [];
+    for (let i = 3; i + 2 < flat.length; i += 3) {
+      const value = flat[i + 2] as string;
+      blocks.push({ tier: flat[i] as string, engineKey: BigInt(flat[i + 1] as string), copies: copiesOf(value), requestKeys: requestKeysOf(value) });
+    }
+    return { pod, model: model === '' ? null : model, position: { epoch: Number(epoch), seq: seq ? BigInt(seq) : null }, blocks };
   }
 
   async replacePod(state: PodState, options: { fence?: number } = {}): Promise<AdminOutcome> {
@@ -266,14 +302,14 @@ export class RedisBlockIndex implements BlockIndex {
       const last = start + RESTORE_CHUNK_BLOCKS >= state.blocks.length;
       const args = [this.prefix, state.pod, fence, first ? '1' : '0', last ? 'position' : '', String(epoch), seq?.toString() ?? '', state.model ?? ''];
       for (const block of chunk) args.push(block.tier, block.engineKey.toString(), String(block.copies), String(block.requestKeys.length), ...block.requestKeys.map(String));
-      if ((await this.redis.kvrRestore(this.keys.pod(state.pod), this.keys.engine(state.pod), this.keys.pods(), ...args)) === 'fenced') return 'fenced';
+      if ((await this.redis.kvrRestore(this.keys.pod(state.pod), this.keys.pods(), ...args)) === 'fenced') return 'fenced';
     }
     return 'applied';
   }
 
   async forgetPod(pod: string, options: { fence?: number } = {}): Promise<AdminOutcome> {
     const fence = options.fence === undefined ? '' : String(options.fence);
-    const status = await this.redis.kvrRestore(this.keys.pod(pod), this.keys.engine(pod), this.keys.pods(), this.prefix, pod, fence, '1', 'forget', '', '', '');
+    const status = await this.redis.kvrRestore(this.keys.pod(pod), this.keys.pods(), this.prefix, pod, fence, '1', 'forget', '', '', '');
     return status === 'fenced' ? 'fenced' : 'applied';
   }
 
@@ -300,28 +336,27 @@ export async function checkServerSettings(redis: Redis): Promise<string | null> 
   return `Redis hash-max-listpack-value is ${value} (≥ ${ENCODING_SENTINEL_BYTES}): pods with up to hash-max-listpack-entries blocks keep compact hashes that every lookup scans field by field; set it below ${ENCODING_SENTINEL_BYTES} (default 64)`;
 }
 
-/** `<copies>|<R1>,<R2>` → request keys. */
+/** An engine-map value (`<R>`, or `<copies>|<R1>,<R2>`) → request keys. */
 function requestKeysOf(value: string): bigint[] {
+  const bar = value.indexOf('|');
+  if (bar < 0) return [BigInt(value)];
   return value
-    .slice(value.indexOf('|') + 1)
+    .slice(bar + 1)
     .split(',')
     .filter(Boolean)
     .map((r) => BigInt(r));
 }
 
-/** Engine-map fields a batch's plan may ask about: parents, and GPU keys of offloaded copies. */
-function enginesToResolve(events: readonly KvEvent[]): string[] {
-  const fields = new Set<string>();
-  for (const event of events) {
-    if (event.type !== 'BlockStored') continue;
-    const tier: DeviceTier = tierOf(event.medium);
-    if (event.parentBlockHash !== null) {
-      fields.add(`${tier}|${event.parentBlockHash}`);
-      fields.add(`gpu|${event.parentBlockHash}`);
-    }
-    if (event.tokenIds.length === 0) for (const hash of event.blockHashes) fields.add(`gpu|${hash}`);
-  }
-  return [...fields];
+/** An engine-map value → the copies of the block the pod holds. */
+function copiesOf(value: string): number {
+  const bar = value.indexOf('|');
+  return bar < 0 ? 1 : Number(value.slice(0, bar));
+}
+
+/** Engine keys to read from one engine-map bucket, and their tier. */
+interface EngineRead {
+  readonly tier: DeviceTier;
+  readonly engineKeys: string[];
 }
 
 function opArgs(op: IndexOp): string[] {

@@ -4,8 +4,10 @@
  *
  *   P:held:{<pod>}:<tier>  HASH  `<R>` → live engine blocks of the pod with request key R on that tier
  *   P:spec:{<pod>}         ZSET  `<R>` → expiry (ms) of a speculative entry (Redis 7.0 has no HEXPIRE)
- *   P:eng:{<pod>}          HASH  `<tier>|<E>` → `<copies>|<R1>,<R2>…` the pod's engine keys
- *   P:pod:{<pod>}          HASH  epoch, seq ('' after a reset), fence, model (of the last batch)
+ *   P:eng:{<pod>}:<tier>:<b>  HASH  `<E>` → `<R>` or `<copies>|<R1>,<R2>…`: the pod's engine keys,
+ *                          in ENGINE_BUCKETS (256) small listpack hashes per tier, b = engineBucketOf(E)
+ *   P:pod:{<pod>}          HASH  epoch, seq ('' after a reset), fence, model (of the last batch),
+ *                          `t:<tier>` for each tier besides gpu and cpu with engine buckets
  *   P:pods                 SET   pods with a position
  *
  * Everything of one pod sits under its `{<pod>}` hash tag: a write touches one pod's keys only
@@ -14,27 +16,61 @@
  * lookup script reads several pods' keys, so it needs a standalone Redis for now.
  */
 
+import { ENGINE_BUCKETS } from '@kvr/contracts';
+
 /** Field that pins a held hash to the hashtable encoding (see ensureHeld); never a request key. */
 export const ENCODING_SENTINEL = '~';
 /** Length of its value: it must exceed the server's hash-max-listpack-value (64 by default). */
 export const ENCODING_SENTINEL_BYTES = 256;
 
 /**
- * Lua shared by the scripts that write one pod (KEYS[2] is the pod's engine hash; `prefix`, `pod`
- * and the `evicted` counter are locals of the including script):
+ * Lua shared by the scripts that read or write one pod (KEYS[1] is the pod's hash; `prefix` and
+ * `pod` are locals of the including script, and so is the `evicted` counter of the writers):
  *   held(tier), specKey      the pod's key names
- *   parse(v)                 `<copies>|<R1>,<R2>` → copies, 'R1,R2'
+ *   engKey(tier, e)          the engine-map bucket of engine key e (see engineBucketOf)
+ *   engineTiers()            the tiers with engine buckets: gpu and cpu, and each other tier
+ *                            the pod hash names in a field `t:<tier>` (any characters allowed)
+ *   parse(v) / encode(c, l)  engine-map values: `<R>` for one copy of one key, else
+ *                            `<copies>|<R1>,<R2>`; parse gives copies and 'R1,R2'
+ */
+const POD_READERS = `
+local podTag = '{' .. pod .. '}'
+local function held(tier) return prefix .. ':held:' .. podTag .. ':' .. tier end
+local specKey = prefix .. ':spec:' .. podTag
+local function engKey(tier, e)
+  return prefix .. ':eng:' .. podTag .. ':' .. tier .. ':' .. (tonumber(string.sub(e, -6)) % ${ENGINE_BUCKETS})
+end
+local function engineTiers()
+  local tiers = { 'gpu', 'cpu' }
+  for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
+    if string.sub(field, 1, 2) == 't:' then tiers[#tiers + 1] = string.sub(field, 3) end
+  end
+  return tiers
+end
+local function parse(v)
+  local bar = string.find(v, '|', 1, true)
+  if not bar then return 1, v end
+  return tonumber(string.sub(v, 1, bar - 1)), string.sub(v, bar + 1)
+end
+local function encode(copies, list)
+  if copies == 1 and list ~= '' and not string.find(list, ',', 1, true) then return list end
+  return copies .. '|' .. list
+end
+`;
+
+/**
+ * Writers' helpers, after POD_READERS:
+ *   noteTier(tier)           records a tier other than gpu and cpu (field `t:<tier>` of the pod hash)
  *   ensureHeld(tier)         creates the tier's held hash with the encoding sentinel
  *   holders(r, tier, d)      adds d to the pod's entry for r on the tier, deleting it at 0
  *   clear()                  removes every block of the pod, counting lost entries in `evicted`
  */
-const POD_HELPERS = `
-local podTag = '{' .. pod .. '}'
-local function held(tier) return prefix .. ':held:' .. podTag .. ':' .. tier end
-local specKey = prefix .. ':spec:' .. podTag
-local function parse(v)
-  local bar = string.find(v, '|', 1, true)
-  return tonumber(string.sub(v, 1, bar - 1)), string.sub(v, bar + 1)
+const POD_HELPERS = POD_READERS + `
+local notedTiers = {}
+local function noteTier(tier)
+  if tier == 'gpu' or tier == 'cpu' or notedTiers[tier] then return end
+  notedTiers[tier] = true
+  redis.call('HSET', KEYS[1], 't:' .. tier, '1')
 end
 -- A lookup reads ~100 fields of a pod's held hash at once. In the compact listpack encoding
 -- (up to hash-max-listpack-entries fields: 512 on Debian's Redis 7.0) every field is a linear
@@ -50,16 +86,20 @@ local function holders(r, tier, delta)
   return n
 end
 local function clear()
-  local tiers = { gpu = true, cpu = true }
-  for _, field in ipairs(redis.call('HKEYS', KEYS[2])) do
-    tiers[string.sub(field, 1, string.find(field, '|', 1, true) - 1)] = true
-  end
-  for tier in pairs(tiers) do
+  for _, tier in ipairs(engineTiers()) do
     local key = held(tier)
     evicted = evicted + math.max(0, redis.call('HLEN', key) - redis.call('HEXISTS', key, '${ENCODING_SENTINEL}'))
     redis.call('DEL', key)
+    local buckets = {}
+    for b = 0, ${ENGINE_BUCKETS - 1} do buckets[b + 1] = prefix .. ':eng:' .. podTag .. ':' .. tier .. ':' .. b end
+    redis.call('DEL', unpack(buckets))
   end
-  redis.call('DEL', KEYS[2])
+  -- The engine map of the layout before buckets (one hash per pod), should one be left.
+  redis.call('DEL', prefix .. ':eng:' .. podTag)
+  for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
+    if string.sub(field, 1, 2) == 't:' then redis.call('HDEL', KEYS[1], field) end
+  end
+  notedTiers = {}
 end
 `;
 
@@ -68,7 +108,7 @@ end
  * decided on (compare-and-set): the ordering decision is made in TypeScript (`decidePosition`),
  * the write happens here, and a concurrent change makes the script answer `retry`.
  *
- * KEYS: pod hash, engine hash, pods set
+ * KEYS: pod hash, pods set
  * ARGV: prefix, pod, fence ('' none), expected epoch ('' = pod unknown), expected seq,
  *       new epoch, new seq ('' = null), forget (1 = pod removed), model ('' = keep), then ops:
  *       'c' | 's' tier engineKey n R1..Rn | 'r' tier engineKey
@@ -94,15 +134,16 @@ while i <= #ARGV do
     i = i + 1
   elseif op == 's' then
     local tier, e, n = ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
-    local field = tier .. '|' .. e
-    local v = redis.call('HGET', KEYS[2], field)
+    local bucket = engKey(tier, e)
+    local v = redis.call('HGET', bucket, e)
     if v then
       local copies, list = parse(v)
-      redis.call('HSET', KEYS[2], field, (copies + 1) .. '|' .. list)
+      redis.call('HSET', bucket, e, encode(copies + 1, list))
     else
       local rs = {}
       for k = 1, n do rs[k] = ARGV[i + 3 + k] end
-      redis.call('HSET', KEYS[2], field, '1|' .. table.concat(rs, ','))
+      noteTier(tier)
+      redis.call('HSET', bucket, e, encode(1, table.concat(rs, ',')))
       if n > 0 then ensureHeld(tier) end
       for k = 1, n do
         if holders(rs[k], tier, 1) == 1 then admitted = admitted + 1 end
@@ -112,16 +153,16 @@ while i <= #ARGV do
     i = i + 4 + n
   else
     local tier, e = ARGV[i + 1], ARGV[i + 2]
-    local field = tier .. '|' .. e
-    local v = redis.call('HGET', KEYS[2], field)
+    local bucket = engKey(tier, e)
+    local v = redis.call('HGET', bucket, e)
     if not v then
       unknown = unknown + 1
     else
       local copies, list = parse(v)
       if copies > 1 then
-        redis.call('HSET', KEYS[2], field, (copies - 1) .. '|' .. list)
+        redis.call('HSET', bucket, e, encode(copies - 1, list))
       else
-        redis.call('HDEL', KEYS[2], field)
+        redis.call('HDEL', bucket, e)
         for r in string.gmatch(list, '[^,]+') do
           if holders(r, tier, -1) <= 0 then evicted = evicted + 1 end
         end
@@ -132,12 +173,12 @@ while i <= #ARGV do
 end
 if forget == '1' then
   redis.call('DEL', KEYS[1])
-  redis.call('SREM', KEYS[3], pod)
+  redis.call('SREM', KEYS[2], pod)
 else
   redis.call('HSET', KEYS[1], 'epoch', newEpoch, 'seq', newSeq)
   if fence ~= '' then redis.call('HSET', KEYS[1], 'fence', fence) end
   if model ~= '' then redis.call('HSET', KEYS[1], 'model', model) end
-  redis.call('SADD', KEYS[3], pod)
+  redis.call('SADD', KEYS[2], pod)
 end
 return {'ok', admitted, evicted, unknown}
 `;
@@ -251,7 +292,7 @@ return 1
  * written in several calls: the first clears (`clearFirst` 1), the last sets the position
  * (`finish` 'position') or deletes it ('forget'); calls in between only add blocks.
  *
- * KEYS: pod hash, engine hash, pods set
+ * KEYS: pod hash, pods set
  * ARGV: prefix, pod, fence ('' none), clearFirst (1/0), finish ('position' | 'forget' | ''),
  *       epoch, seq ('' = null), model ('' = none), then blocks: tier engineKey copies n R1..Rn
  * Returns 'ok' or 'fenced'.
@@ -267,7 +308,7 @@ local evicted = 0
 if clearFirst == '1' then
   clear()
   redis.call('DEL', KEYS[1])
-  redis.call('SREM', KEYS[3], pod)
+  redis.call('SREM', KEYS[2], pod)
 end
 local i = 9
 while i <= #ARGV do
@@ -279,17 +320,42 @@ while i <= #ARGV do
     holders(rs[k], tier, 1)
   end
   if n > 0 then redis.call('ZREM', specKey, unpack(rs)) end
-  redis.call('HSET', KEYS[2], tier .. '|' .. e, copies .. '|' .. table.concat(rs, ','))
+  noteTier(tier)
+  redis.call('HSET', engKey(tier, e), e, encode(tonumber(copies), table.concat(rs, ',')))
   i = i + 4 + n
 end
 if finish == 'position' then
   redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', seq)
   if model ~= '' then redis.call('HSET', KEYS[1], 'model', model) end
   if fence ~= '' then redis.call('HSET', KEYS[1], 'fence', fence) end
-  redis.call('SADD', KEYS[3], pod)
+  redis.call('SADD', KEYS[2], pod)
 elseif finish == 'forget' then
   redis.call('DEL', KEYS[1])
-  redis.call('SREM', KEYS[3], pod)
+  redis.call('SREM', KEYS[2], pod)
 end
 return 'ok'
+`;
+
+/**
+ * A pod's whole state at one moment (a script, so no apply lands in between): nil when the pod
+ * has no position, else epoch, seq, model ('' = none), then tier, engine key, value per block.
+ * KEYS: pod hash. ARGV: prefix, pod.
+ */
+export const EXPORT_SCRIPT = `
+local prefix, pod = ARGV[1], ARGV[2]
+local state = redis.call('HMGET', KEYS[1], 'epoch', 'seq', 'model')
+if not state[1] then return nil end
+` + POD_READERS + `
+local out = { state[1], state[2] or '', state[3] or '' }
+for _, tier in ipairs(engineTiers()) do
+  for b = 0, ${ENGINE_BUCKETS - 1} do
+    local entries = redis.call('HGETALL', prefix .. ':eng:' .. podTag .. ':' .. tier .. ':' .. b)
+    for k = 1, #entries, 2 do
+      out[#out + 1] = tier
+      out[#out + 1] = entries[k]
+      out[#out + 1] = entries[k + 1]
+    end
+  end
+end
+return out
 `;

@@ -176,6 +176,34 @@ export function describeBlockIndexConformance(name: string, factory: IndexFactor
       expect((await index.dump({ pod: 'a' })).map((e) => e.tier)).toEqual(['cpu', 'cpu']);
     });
 
+    it('keeps a tier besides gpu and cpu (an offload medium) through export, restore, removals, a reset and forgetting', async () => {
+      const a = new PodStream('a');
+      const tokens = range(1, 8);
+      const tiers = async (target: BlockIndex): Promise<string[]> => (await target.dump({ pod: 'a' })).map((e) => e.tier).sort();
+      await index.apply(a.batch(stored([1n, 2n], tokens)));
+      await index.apply(a.batch(stored([1n, 2n], [], { medium: 'DISK' })));
+      expect(await tiers(index)).toEqual(['disk', 'disk', 'gpu', 'gpu']);
+      const exported = (await index.exportPod('a'))!;
+      expect(exported.blocks.map((blk) => blk.tier).sort()).toEqual(['disk', 'disk', 'gpu', 'gpu']);
+      const restored = await factory(keyer);
+      try {
+        expect(await restored.replacePod(exported)).toBe('applied');
+        expect(await tiers(restored)).toEqual(['disk', 'disk', 'gpu', 'gpu']);
+        expect(await restored.apply(a.batch(removed([1n, 2n], 'DISK')))).toMatchObject({ outcome: 'applied', unknownEvictions: 0 });
+        expect(await tiers(restored)).toEqual(['gpu', 'gpu']);
+      } finally {
+        await restored.close();
+      }
+      // A reset clears every tier, engine keys included; the pod then stores on that tier again.
+      await index.apply(a.reset());
+      expect(await index.dump({ pod: 'a' })).toEqual([]);
+      expect(await index.stats()).toMatchObject({ entries: 0, engineKeys: 0 });
+      await index.apply(a.batch(stored([5n], tokens.slice(0, 4), { medium: 'DISK' })));
+      expect(await tiers(index)).toEqual(['disk']);
+      await index.apply({ kind: 'removed', pod: 'a', epoch: a.epoch });
+      expect(await index.stats()).toEqual({ requestKeys: 0, entries: 0, pods: 0, engineKeys: 0, speculativeEntries: 0 });
+    });
+
     it('keys LoRA blocks under the adapter name and folds the cache salt into the first block', async () => {
       const a = new PodStream('a');
       const tokens = range(1, 8);
