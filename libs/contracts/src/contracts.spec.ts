@@ -14,6 +14,8 @@ import {
   PROTO_LOADER_OPTIONS,
   protoDir,
   redisKeys,
+  decodeKey,
+  encodeKey,
   engineBucketOf,
   ENGINE_BUCKETS,
   REDIS_LAYOUT_VERSION,
@@ -99,33 +101,33 @@ describe('message ids and redis keys', () => {
     expect(messageId('reset', 'p', 0, 0n)).not.toBe(messageId('batch', 'p', 0, 0n));
   });
 
-  it('spreads engine keys over the buckets by their last six digits', () => {
-    expect(engineBucketOf('18446744073709551615')).toBe(551_615 % ENGINE_BUCKETS);
-    expect(engineBucketOf('7')).toBe(7);
-    const counts = new Array<number>(ENGINE_BUCKETS).fill(0);
-    let x = 0x9e3779b97f4a7c15n;
-    for (let i = 0; i < 64 * ENGINE_BUCKETS; i++) {
-      x = (x * 6364136223846793005n + 1442695040888963407n) & 0xffffffffffffffffn;
-      counts[engineBucketOf(x.toString())]!++;
+  it('stores keys as 8 big-endian bytes and buckets engine keys by the last one', () => {
+    for (const key of [0n, 1n, 255n, 256n, 2n ** 63n, 2n ** 64n - 1n]) {
+      const bytes = encodeKey(key);
+      expect(bytes).toHaveLength(8);
+      expect(decodeKey(bytes)).toBe(key);
+      expect(engineBucketOf(key)).toBe(bytes[7]);
+      expect(engineBucketOf(key)).toBeLessThan(ENGINE_BUCKETS);
     }
-    expect(Math.min(...counts)).toBeGreaterThan(32);
-    expect(Math.max(...counts)).toBeLessThan(112);
+    const into = Buffer.alloc(24);
+    encodeKey(7n, into, 8);
+    expect(decodeKey(into, 8)).toBe(7n);
   });
 
   it('builds every redis key under the prefix', () => {
     const keys = redisKeys('fleet-a');
-    expect(keys.held('10.0.0.1:8000', 'gpu')).toBe('fleet-a:held:{10.0.0.1:8000}:gpu');
+    expect(keys.hold('gpu')).toBe('fleet-a:hold:gpu');
+    expect(keys.parseHold(keys.hold('disk'))).toBe('disk');
+    expect(keys.holdPattern()).toBe('fleet-a:hold:*');
+    expect(keys.multi('10.0.0.1:8000', 'gpu')).toBe('fleet-a:multi:{10.0.0.1:8000}:gpu');
     expect(keys.speculative('10.0.0.1:8000')).toBe('fleet-a:spec:{10.0.0.1:8000}');
-    expect(keys.heldPattern()).toBe('fleet-a:held:*');
-    expect(keys.heldPattern('[fd00::1]:8000')).toBe('fleet-a:held:{\\[fd00::1\\]:8000}:*');
     expect(keys.speculativePattern('[fd00::1]:8000')).toBe('fleet-a:spec:{\\[fd00::1\\]:8000}');
-    expect(keys.parseHeld(keys.held('[fd00::1]:8000', 'cpu'))).toEqual({ podId: '[fd00::1]:8000', tier: 'cpu' });
     expect(keys.parseSpeculative(keys.speculative('[fd00::1]:8000'))).toBe('[fd00::1]:8000');
     expect(keys.engineBucket('10.0.0.1:8000', 'gpu', 17)).toBe('fleet-a:eng:{10.0.0.1:8000}:gpu:17');
     expect(keys.parseEngine(keys.engineBucket('[fd00::1]:8000', 'cpu', 255))).toBe('[fd00::1]:8000');
-    expect(keys.legacyEngine('10.0.0.1:8000')).toBe('fleet-a:eng:{10.0.0.1:8000}');
-    expect(keys.generation()).toBe(`fleet-a:gen:${REDIS_LAYOUT_VERSION}`);
     expect(keys.pod('10.0.0.1:8000')).toBe('fleet-a:pod:{10.0.0.1:8000}');
+    expect([keys.slot(), keys.slotPod()]).toEqual(['fleet-a:slot', 'fleet-a:slotpod']);
+    expect(keys.generation()).toBe(`fleet-a:gen:${REDIS_LAYOUT_VERSION}`);
     expect(redisKeys().pods()).toBe('kvr:pods');
   });
 });

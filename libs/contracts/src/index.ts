@@ -29,7 +29,7 @@ export {
   messageId,
 } from './jetstream';
 export type { MessageKind, ResetReason } from './jetstream';
-export { DEFAULT_REDIS_PREFIX, ENGINE_BUCKETS, REDIS_LAYOUT_VERSION, engineBucketOf, redisKeys, noHitLruKeys } from './redis-keys';
+export { DEFAULT_REDIS_PREFIX, ENGINE_BUCKETS, REDIS_LAYOUT_VERSION, decodeKey, encodeKey, engineBucketOf, redisKeys, noHitLruKeys } from './redis-keys';
 export type { RedisKeys } from './redis-keys';
 export { protoDir, TOKENIZER_PROTO, SCORER_PROTO, INDEXER_PROTO, PROTO_LOADER_OPTIONS, loadProtoDefinition, loadGrpcPackage } from './proto-files';
 export { withPackedUint32Codecs, packedUint32Fields, packedUint32Serializer, packedUint32Deserializer, encodePackedUint32 } from './packed-codec';

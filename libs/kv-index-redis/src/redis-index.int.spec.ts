@@ -2,7 +2,7 @@
 // The same conformance suite as the in-memory backend, against Redis.
 import Redis from 'ioredis';
 import { createBlockKeyer } from '@kvr/block-keys';
-import { vllmBlockStoredEvent } from '@kvr/kv-events/testing';
+import { blockRemovedEvent, vllmBlockStoredEvent } from '@kvr/kv-events/testing';
 import { describeBlockIndexConformance } from '@kvr/kv-index/testing';
 import { startRedis, type RedisServerHandle } from '@kvr/testing';
 import { checkServerSettings, RedisBlockIndex } from './index';
@@ -53,31 +53,71 @@ describe('pod ids with glob characters', () => {
   });
 });
 
-describe('held hash encoding', () => {
-  it('keeps a small pod\'s held hash a hashtable (a listpack would make wide lookups scan), hidden from dump and stats', async () => {
-    const keyer = createBlockKeyer({ modelName: 'm', blockSize: 4 });
-    const prefix = `enc${++prefixCounter}`;
+describe('holder bitmaps', () => {
+  const keyer = createBlockKeyer({ modelName: 'm', blockSize: 4 });
+  const chain = (first: number, blocks: number): number[] => Array.from({ length: 4 * blocks }, (_, i) => first + i);
+  const stored = (pod: string, seq: bigint, hashes: bigint[], tokens: number[]) =>
+    ({ kind: 'batch', pod, model: 'm', epoch: 0, seq, batch: { ts: 1, events: [vllmBlockStoredEvent({ blockHashes: hashes, tokenIds: tokens, blockSize: 4 })], dataParallelRank: 0 } }) as const;
+
+  it('tells 20 pods apart (slots past the first byte), frees a forgotten pod\'s slot and hands it on clean', async () => {
+    const prefix = `bits${++prefixCounter}`;
     const index = new RedisBlockIndex({ redis, keyer, prefix });
-    const tokens = Array.from({ length: 4 * 300 }, (_, i) => i + 1);
-    await index.apply({ kind: 'batch', pod: 'p:1', model: 'm', epoch: 0, seq: 0n, batch: { ts: 1, events: [vllmBlockStoredEvent({ blockHashes: Array.from({ length: 300 }, (_, i) => BigInt(i + 1)), tokenIds: tokens, blockSize: 4 })], dataParallelRank: 0 } });
-    expect(await redis.object('ENCODING', `${prefix}:held:{p:1}:gpu`)).toBe('hashtable');
-    expect(await index.stats()).toMatchObject({ requestKeys: 300, entries: 300 });
-    expect((await index.dump()).length).toBe(300);
-    expect((await index.lookup(keyer.keysForTokens(tokens), ['p:1'])).pods[0]!.matchedBlocks).toBe(300);
-    const cleared = await index.apply({ kind: 'batch', pod: 'p:1', model: 'm', epoch: 0, seq: 1n, batch: { ts: 1, events: [{ type: 'AllBlocksCleared' }], dataParallelRank: 0 } });
-    expect(cleared.evicted).toBe(300);
+    const pods = Array.from({ length: 20 }, (_, p) => `10.0.0.${p}:8000`);
+    const shared = chain(1, 2);
+    // Pod p holds the shared two blocks plus p + 1 blocks of its own.
+    for (const [p, pod] of pods.entries()) {
+      const own = chain(10_000 * (p + 1), p + 1);
+      await index.apply(stored(pod, 0n, Array.from({ length: p + 3 }, (_, b) => BigInt(1_000 * (p + 1) + b)), [...shared, ...own]));
+    }
+    const lookupOf = async (p: number): Promise<number[]> => (await index.lookup(keyer.keysForTokens([...shared, ...chain(10_000 * (p + 1), p + 1)]), pods)).pods.map((x) => x.matchedBlocks);
+    for (const p of [0, 7, 8, 15, 19]) expect(await lookupOf(p)).toEqual(pods.map((_, q) => (q === p ? p + 3 : 2)));
+    expect(await redis.hlen(`${prefix}:slot`)).toBe(20);
+
+    // Pod 7 leaves: its bits go, its slot is free; the next new pod takes that slot and holds
+    // exactly its own blocks (nothing of pod 7's).
+    await index.apply({ kind: 'removed', pod: pods[7]!, epoch: 0 });
+    expect(await redis.zrange(`${prefix}:freeslots`, 0, -1)).toEqual(['7']);
+    expect(await lookupOf(8)).toEqual(pods.map((_, q) => (q === 8 ? 11 : q === 7 ? 0 : 2)));
+    await index.apply(stored('10.0.1.1:8000', 0n, [424_242n], chain(77_777, 1)));
+    expect(await redis.hget(`${prefix}:slot`, '10.0.1.1:8000')).toBe('7');
+    const newcomer = await index.lookup(keyer.keysForTokens([...shared, ...chain(10_000 * 8, 8)]), ['10.0.1.1:8000']);
+    expect(newcomer.pods[0]!.matchedBlocks).toBe(0);
+    expect((await index.dump({ pod: '10.0.1.1:8000' })).length).toBe(1);
+    // 2 shared keys, 1 + 2 + … + 20 own keys less pod 7's 8, and the newcomer's 1.
+    expect(await index.stats()).toMatchObject({ requestKeys: 2 + 210 - 8 + 1, pods: 20 });
+
+    // Clearing every pod empties the holder hash entirely (no stray bits of any slot remain).
+    for (const pod of [...pods.filter((_, p) => p !== 7), '10.0.1.1:8000']) await index.apply({ kind: 'removed', pod, epoch: 0 });
+    expect(await redis.exists(`${prefix}:hold:gpu`)).toBe(0);
+    expect(await index.stats()).toEqual({ requestKeys: 0, entries: 0, pods: 0, engineKeys: 0, speculativeEntries: 0 });
+  });
+
+  it('counts a request key held through two engine blocks of one pod until both are gone', async () => {
+    const prefix = `multi${++prefixCounter}`;
+    const index = new RedisBlockIndex({ redis, keyer, prefix });
+    const tokens = chain(1, 1);
+    // Two engine blocks with the same tokens (say, two LoRA-free copies vLLM hashed apart): one request key.
+    await index.apply(stored('p', 0n, [11n], tokens));
+    await index.apply(stored('p', 1n, [12n], tokens));
+    expect(await index.dump({ pod: 'p' })).toEqual([{ requestKey: keyer.keysForTokens(tokens)[0], pod: 'p', tier: 'gpu', blocks: 2, speculative: false }]);
+    const removal = (seq: bigint, hash: bigint) => ({ kind: 'batch', pod: 'p', model: 'm', epoch: 0, seq, batch: { ts: 1, events: [blockRemovedEvent([hash])], dataParallelRank: 0 } }) as const;
+    expect(await index.apply(removal(2n, 11n))).toMatchObject({ evicted: 0 });
+    expect((await index.lookup(keyer.keysForTokens(tokens), ['p'])).pods[0]!.matchedBlocks).toBe(1);
+    expect(await index.apply(removal(3n, 12n))).toMatchObject({ evicted: 1 });
+    expect((await index.lookup(keyer.keysForTokens(tokens), ['p'])).pods[0]!.matchedBlocks).toBe(0);
+    expect(await redis.exists(`${prefix}:multi:{p}:gpu`)).toBe(0);
   });
 });
 
 describe('server settings', () => {
-  it('warns when hash-max-listpack-value would defeat the encoding sentinel', async () => {
-    const [, original] = (await redis.config('GET', 'hash-max-listpack-value')) as string[];
+  it('warns when listpack limits below the defaults would keep the engine-map buckets from staying compact', async () => {
+    const [, original] = (await redis.config('GET', 'hash-max-listpack-entries')) as string[];
     try {
       expect(await checkServerSettings(redis)).toBeNull();
-      await redis.config('SET', 'hash-max-listpack-value', '300');
-      expect(await checkServerSettings(redis)).toMatch(/hash-max-listpack-value is 300/);
+      await redis.config('SET', 'hash-max-listpack-entries', '16');
+      expect(await checkServerSettings(redis)).toMatch(/hash-max-listpack-entries is 16/);
     } finally {
-      await redis.config('SET', 'hash-max-listpack-value', original ?? '64');
+      await redis.config('SET', 'hash-max-listpack-entries', original ?? '128');
     }
   });
 });

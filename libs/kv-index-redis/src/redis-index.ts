@@ -3,12 +3,13 @@
  * Layout and atomicity: see scripts.ts. Reads for planning (the pod's position, the engine keys a
  * batch refers to) take one pipelined round trip; the write is one script that re-checks the
  * position it was planned against, so a batch is applied exactly once, in order, or not at all.
- * A lookup is one script call for all candidate pods.
+ * A lookup is one script call for all candidate pods. Keys travel and rest as 8-byte binary
+ * strings (`encodeKey`): replies that carry them are read as Buffers.
  */
 import type Redis from 'ioredis';
 import type { BlockKeyer } from '@kvr/block-keys';
 import type { KvEvent } from '@kvr/kv-events';
-import { DEFAULT_REDIS_PREFIX, engineBucketOf, redisKeys, type RedisKeys } from '@kvr/contracts';
+import { DEFAULT_REDIS_PREFIX, decodeKey, encodeKey, engineBucketOf, redisKeys, type RedisKeys } from '@kvr/contracts';
 import {
   DEFAULT_TIER_WEIGHTS,
   decidePosition,
@@ -26,7 +27,7 @@ import {
   type PodPosition,
   type PodState,
 } from '@kvr/kv-index';
-import { APPLY_SCRIPT, ENCODING_SENTINEL, ENCODING_SENTINEL_BYTES, EXPORT_SCRIPT, LOOKUP_SCRIPT, RESTORE_SCRIPT, SPECULATE_SCRIPT } from './scripts';
+import { APPLY_SCRIPT, EXPORT_SCRIPT, LOOKUP_SCRIPT, RESTORE_SCRIPT, SPECULATE_SCRIPT } from './scripts';
 
 export interface RedisIndexOptions {
   readonly redis: Redis;
@@ -38,12 +39,15 @@ export interface RedisIndexOptions {
   readonly now?: () => number;
 }
 
+type Arg = string | Buffer;
+
 interface ScriptCommands {
-  kvrApply(podKey: string, podsKey: string, ...args: string[]): Promise<[string, number, number, number]>;
-  kvrLookup(...args: string[]): Promise<number[]>;
-  kvrSpeculate(...args: string[]): Promise<number>;
-  kvrRestore(podKey: string, podsKey: string, ...args: string[]): Promise<string>;
-  kvrExport(podKey: string, ...args: string[]): Promise<string[] | null>;
+  kvrApply(podKey: string, podsKey: string, ...args: Arg[]): Promise<[string, number, number, number]>;
+  kvrLookup(...args: Arg[]): Promise<number[]>;
+  kvrSpeculate(...args: Arg[]): Promise<number>;
+  kvrRestore(podKey: string, podsKey: string, ...args: Arg[]): Promise<string>;
+  /** ioredis' Buffer-reply variant of the export script (engine keys and values are binary). */
+  kvrExportBuffer(podKey: string, ...args: Arg[]): Promise<Buffer[] | null>;
 }
 
 const WEIGHT_SCALE = 1_000_000;
@@ -86,7 +90,7 @@ export class RedisBlockIndex implements BlockIndex {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const needed = message.kind === 'batch' ? this.enginesToResolve(message.pod, message.batch.events) : new Map<string, EngineRead>();
       const pipeline = this.redis.pipeline().hmget(this.keys.pod(message.pod), 'epoch', 'seq', 'fence');
-      for (const [bucket, read] of needed) pipeline.hmget(bucket, ...read.engineKeys);
+      for (const [bucket, read] of needed) pipeline.hmgetBuffer(bucket, ...read.engineKeys.map((key) => encodeKey(key)));
       const replies = (await pipeline.exec()) ?? [];
       const [stateErr, state] = replies[0] ?? [null, null];
       if (stateErr) throw stateErr;
@@ -105,8 +109,8 @@ export class RedisBlockIndex implements BlockIndex {
           for (const read of needed.values()) {
             const [mapErr, values] = replies[reply++] ?? [null, []];
             if (mapErr) throw mapErr;
-            (values as (string | null)[]).forEach((value, i) => {
-              if (value) known.set(`${read.tier}|${read.engineKeys[i] as string}`, requestKeysOf(value));
+            (values as (Buffer | null)[]).forEach((value, i) => {
+              if (value) known.set(`${read.tier}|${read.engineKeys[i] as bigint}`, requestKeysOf(value));
             });
           }
         }
@@ -115,7 +119,7 @@ export class RedisBlockIndex implements BlockIndex {
         counts = plan.counts;
       }
       const forget = message.kind === 'removed';
-      const args = [
+      const args: Arg[] = [
         this.prefix,
         message.pod,
         options.fence === undefined ? '' : String(options.fence),
@@ -143,13 +147,12 @@ export class RedisBlockIndex implements BlockIndex {
     const reads = new Map<string, EngineRead>();
     const seen = new Set<string>();
     const want = (tier: DeviceTier, engineKey: bigint): void => {
-      const key = engineKey.toString();
-      if (seen.has(`${tier}|${key}`)) return;
-      seen.add(`${tier}|${key}`);
-      const bucket = this.keys.engineBucket(pod, tier, engineBucketOf(key));
+      if (seen.has(`${tier}|${engineKey}`)) return;
+      seen.add(`${tier}|${engineKey}`);
+      const bucket = this.keys.engineBucket(pod, tier, engineBucketOf(engineKey));
       const read = reads.get(bucket);
-      if (read) read.engineKeys.push(key);
-      else reads.set(bucket, { tier, engineKeys: [key] });
+      if (read) read.engineKeys.push(engineKey);
+      else reads.set(bucket, { tier, engineKeys: [engineKey] });
     };
     for (const event of events) {
       if (event.type !== 'BlockStored') continue;
@@ -167,7 +170,7 @@ export class RedisBlockIndex implements BlockIndex {
     if (keys.length === 0 || candidates.length === 0) {
       return { totalBlocks: keys.length, pods: candidates.map((pod) => ({ pod, matchedBlocks: 0, weightedScore: 0, speculativeBlocks: 0 })) };
     }
-    const flat = await this.redis.kvrLookup(this.prefix, String(this.now()), String(keys.length), ...keys.map(String), String(candidates.length), ...candidates, ...this.weightArgs);
+    const flat = await this.redis.kvrLookup(this.prefix, String(this.now()), keyBlob(keys), String(candidates.length), ...candidates, ...this.weightArgs);
     return {
       totalBlocks: keys.length,
       pods: candidates.map((pod, i) => ({
@@ -182,25 +185,22 @@ export class RedisBlockIndex implements BlockIndex {
   async blockHolders(keys: readonly bigint[]): Promise<string[][]> {
     if (keys.length === 0) return [];
     const holders: Set<string>[] = keys.map(() => new Set<string>());
-    const fields = keys.map(String);
-    for await (const heldKeys of this.scanKeys(this.keys.heldPattern())) {
-      const pipeline = this.redis.pipeline();
-      for (const key of heldKeys) pipeline.hmget(key, ...fields);
-      const replies = (await pipeline.exec()) ?? [];
-      replies.forEach(([err, counts], i) => {
-        if (err) throw err;
-        const { podId } = this.keys.parseHeld(heldKeys[i] as string);
-        (counts as (string | null)[]).forEach((count, k) => {
-          if (Number(count) > 0) holders[k]!.add(podId);
+    const fields = keys.map((key) => encodeKey(key));
+    const pods = await this.slotPods();
+    for await (const holdKeys of this.scanKeys(this.keys.holdPattern())) {
+      for (const holdKey of holdKeys) {
+        const maps = await this.redis.hmgetBuffer(holdKey, ...fields);
+        maps.forEach((map, k) => {
+          if (map) for (const slot of slotsOf(map)) holders[k]!.add(pods.get(slot) ?? `slot ${slot}`);
         });
-      });
+      }
     }
-    return holders.map((pods) => [...pods].sort());
+    return holders.map((set) => [...set].sort());
   }
 
   async speculativeInsert(keys: readonly bigint[], pod: string, ttlMs: number): Promise<void> {
     if (keys.length === 0) return;
-    await this.redis.kvrSpeculate(this.prefix, pod, String(this.now() + ttlMs), String(Math.max(1, Math.ceil(ttlMs))), ...this.tierArgs, ...keys.map(String));
+    await this.redis.kvrSpeculate(this.prefix, pod, String(this.now() + ttlMs), String(Math.max(1, Math.ceil(ttlMs))), ...this.tierArgs, keyBlob(keys));
   }
 
   async position(pod: string): Promise<PodPosition | null> {
@@ -218,17 +218,57 @@ export class RedisBlockIndex implements BlockIndex {
     } while (cursor !== '0');
   }
 
+  /** slot → pod, for reading holder bitmaps. */
+  private async slotPods(): Promise<Map<number, string>> {
+    const bySlot = new Map<number, string>();
+    for (const [slot, pod] of Object.entries(await this.redis.hgetall(this.keys.slotPod()))) bySlot.set(Number(slot), pod);
+    return bySlot;
+  }
+
+  /** Every (request key, tier) → holder bitmap, page by page (HSCAN of each tier's hash). */
+  private async *holderMaps(): AsyncGenerator<{ tier: string; entries: [bigint, Buffer][] }> {
+    for await (const holdKeys of this.scanKeys(this.keys.holdPattern())) {
+      for (const holdKey of holdKeys) {
+        const tier = this.keys.parseHold(holdKey);
+        let cursor = '0';
+        do {
+          const [next, flat] = await this.redis.hscanBuffer(holdKey, cursor, 'COUNT', 1000);
+          cursor = next.toString();
+          const entries: [bigint, Buffer][] = [];
+          for (let i = 0; i + 1 < flat.length; i += 2) entries.push([decodeKey(flat[i] as Buffer), flat[i + 1] as Buffer]);
+          if (entries.length > 0) yield { tier, entries };
+        } while (cursor !== '0');
+      }
+    }
+  }
+
   async dump(options: { pod?: string; limit?: number } = {}): Promise<IndexEntry[]> {
     const out: IndexEntry[] = [];
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
-    for await (const heldKeys of this.scanKeys(this.keys.heldPattern(options.pod))) {
-      for (const key of heldKeys) {
-        const { podId: pod, tier } = this.keys.parseHeld(key);
-        if (options.pod !== undefined && pod !== options.pod) continue;
-        for (const [requestKey, count] of Object.entries(await this.redis.hgetall(key))) {
-          if (requestKey === ENCODING_SENTINEL) continue;
-          if (out.length >= limit) return out;
-          out.push({ requestKey: BigInt(requestKey), pod, tier, blocks: Number(count), speculative: false });
+    const pods = await this.slotPods();
+    const wanted = options.pod === undefined ? undefined : [...pods].find(([, pod]) => pod === options.pod)?.[0];
+    if (options.pod === undefined || wanted !== undefined) {
+      // Further blocks per (pod, tier, request key), from the pods' multi hashes (rare, small).
+      const extra = new Map<string, number>();
+      for (const [slot, pod] of pods) {
+        if (wanted !== undefined && slot !== wanted) continue;
+        for await (const multiKeys of this.scanKeys(`${this.prefix}:multi:{${escapeGlob(pod)}}:*`)) {
+          for (const multiKey of multiKeys) {
+            const tier = multiKey.slice(multiKey.lastIndexOf('}:') + 2);
+            // callBuffer: hgetallBuffer would turn the binary field names into (lossy) object keys.
+            const flat = (await this.redis.callBuffer('HGETALL', multiKey)) as Buffer[];
+            for (let i = 0; i + 1 < flat.length; i += 2) extra.set(`${pod}|${tier}|${decodeKey(flat[i] as Buffer)}`, Number((flat[i + 1] as Buffer).toString()));
+          }
+        }
+      }
+      for await (const { tier, entries } of this.holderMaps()) {
+        for (const [requestKey, map] of entries) {
+          for (const slot of slotsOf(map)) {
+            if (wanted !== undefined && slot !== wanted) continue;
+            if (out.length >= limit) return out;
+            const pod = pods.get(slot) ?? `slot ${slot}`;
+            out.push({ requestKey, pod, tier, blocks: 1 + (extra.get(`${pod}|${tier}|${requestKey}`) ?? 0), speculative: false });
+          }
         }
       }
     }
@@ -237,9 +277,9 @@ export class RedisBlockIndex implements BlockIndex {
       for (const key of specKeys) {
         const pod = this.keys.parseSpeculative(key);
         if (options.pod !== undefined && pod !== options.pod) continue;
-        for (const requestKey of await this.redis.zrangebyscore(key, `(${now}`, '+inf')) {
+        for (const member of await this.redis.zrangebyscoreBuffer(key, `(${now}`, '+inf')) {
           if (out.length >= limit) return out;
-          out.push({ requestKey: BigInt(requestKey), pod, tier: '', blocks: 0, speculative: true });
+          out.push({ requestKey: decodeKey(member), pod, tier: '', blocks: 0, speculative: true });
         }
       }
     }
@@ -247,15 +287,12 @@ export class RedisBlockIndex implements BlockIndex {
   }
 
   async stats(): Promise<IndexStats> {
-    const requestKeys = new Set<string>();
+    const requestKeys = new Set<bigint>();
     let entries = 0;
-    for await (const heldKeys of this.scanKeys(this.keys.heldPattern())) {
-      for (const key of heldKeys) {
-        for (const field of await this.redis.hkeys(key)) {
-          if (field === ENCODING_SENTINEL) continue;
-          entries++;
-          requestKeys.add(field);
-        }
+    for await (const { entries: maps } of this.holderMaps()) {
+      for (const [requestKey, map] of maps) {
+        requestKeys.add(requestKey);
+        entries += slotsOf(map).length;
       }
     }
     let engineKeys = 0;
@@ -268,13 +305,12 @@ export class RedisBlockIndex implements BlockIndex {
         enginePods.add(this.keys.parseEngine(key));
       }
     }
-    const pods = enginePods.size;
     let speculativeEntries = 0;
     const now = this.now();
     for await (const keys of this.scanKeys(this.keys.speculativePattern())) {
       for (const key of keys) speculativeEntries += await this.redis.zcount(key, `(${now}`, '+inf');
     }
-    return { requestKeys: requestKeys.size, entries, pods, engineKeys, speculativeEntries };
+    return { requestKeys: requestKeys.size, entries, pods: enginePods.size, engineKeys, speculativeEntries };
   }
 
   async pods(): Promise<string[]> {
@@ -283,15 +319,15 @@ export class RedisBlockIndex implements BlockIndex {
 
   async exportPod(pod: string): Promise<PodState | null> {
     // One script: the position and the engine map of one moment (an apply in between would skew them).
-    const flat = await this.redis.kvrExport(this.keys.pod(pod), this.prefix, pod);
+    const flat = await this.redis.kvrExportBuffer(this.keys.pod(pod), this.prefix, pod);
     if (!flat) return null;
-    const [epoch, seq, model] = flat as [string, string, string];
+    const [epoch, seq, model] = flat.slice(0, 3).map((b) => b.toString());
     const blocks: PodState['blocks'][number][] = [];
     for (let i = 3; i + 2 < flat.length; i += 3) {
-      const value = flat[i + 2] as string;
-      blocks.push({ tier: flat[i] as string, engineKey: BigInt(flat[i + 1] as string), copies: copiesOf(value), requestKeys: requestKeysOf(value) });
+      const value = flat[i + 2] as Buffer;
+      blocks.push({ tier: (flat[i] as Buffer).toString(), engineKey: decodeKey(flat[i + 1] as Buffer), copies: copiesOf(value), requestKeys: requestKeysOf(value) });
     }
-    return { pod, model: model === '' ? null : model, position: { epoch: Number(epoch), seq: seq ? BigInt(seq) : null }, blocks };
+    return { pod, model: model ? model : null, position: { epoch: Number(epoch), seq: seq ? BigInt(seq) : null }, blocks };
   }
 
   async replacePod(state: PodState, options: { fence?: number } = {}): Promise<AdminOutcome> {
@@ -300,8 +336,8 @@ export class RedisBlockIndex implements BlockIndex {
     for (let start = 0, first = true; first || start < state.blocks.length; start += RESTORE_CHUNK_BLOCKS, first = false) {
       const chunk = state.blocks.slice(start, start + RESTORE_CHUNK_BLOCKS);
       const last = start + RESTORE_CHUNK_BLOCKS >= state.blocks.length;
-      const args = [this.prefix, state.pod, fence, first ? '1' : '0', last ? 'position' : '', String(epoch), seq?.toString() ?? '', state.model ?? ''];
-      for (const block of chunk) args.push(block.tier, block.engineKey.toString(), String(block.copies), String(block.requestKeys.length), ...block.requestKeys.map(String));
+      const args: Arg[] = [this.prefix, state.pod, fence, first ? '1' : '0', last ? 'position' : '', String(epoch), seq?.toString() ?? '', state.model ?? ''];
+      for (const block of chunk) args.push(block.tier, encodeKey(block.engineKey), String(block.copies), String(block.requestKeys.length), ...block.requestKeys.map((key) => encodeKey(key)));
       if ((await this.redis.kvrRestore(this.keys.pod(state.pod), this.keys.pods(), ...args)) === 'fenced') return 'fenced';
     }
     return 'applied';
@@ -319,48 +355,72 @@ export class RedisBlockIndex implements BlockIndex {
 }
 
 /**
- * A problem with the server's settings for this index, or null. The held hashes rely on a
- * sentinel value longer than `hash-max-listpack-value`; a server configured above it keeps small
- * pods' hashes as listpacks, where every lookup field is a linear scan (slow lookups, not wrong
- * ones). Managed servers often refuse CONFIG: then nothing can be said (null).
+ * A problem with the server's settings for this index, or null. The engine-map buckets are meant
+ * to stay in Redis' compact listpack encoding; with listpack limits below Redis' defaults they
+ * turn into hashtables and every engine key costs about three times the memory (never a wrong
+ * answer). Managed servers often refuse CONFIG: then nothing can be said (null).
  */
 export async function checkServerSettings(redis: Redis): Promise<string | null> {
   let reply: string[];
   try {
-    reply = (await redis.config('GET', 'hash-max-listpack-value')) as string[];
+    reply = (await redis.config('GET', 'hash-max-listpack-*')) as string[];
   } catch {
     return null;
   }
-  const value = Number(reply[1]);
-  if (!Number.isFinite(value) || value < ENCODING_SENTINEL_BYTES) return null;
-  return `Redis hash-max-listpack-value is ${value} (≥ ${ENCODING_SENTINEL_BYTES}): pods with up to hash-max-listpack-entries blocks keep compact hashes that every lookup scans field by field; set it below ${ENCODING_SENTINEL_BYTES} (default 64)`;
+  const settings = new Map<string, number>();
+  for (let i = 0; i + 1 < reply.length; i += 2) settings.set(reply[i] as string, Number(reply[i + 1]));
+  const entries = settings.get('hash-max-listpack-entries');
+  const value = settings.get('hash-max-listpack-value');
+  const problems: string[] = [];
+  if (entries !== undefined && entries < 128) problems.push(`hash-max-listpack-entries is ${entries} (< 128)`);
+  if (value !== undefined && value < 64) problems.push(`hash-max-listpack-value is ${value} (< 64)`);
+  if (problems.length === 0) return null;
+  return `Redis ${problems.join(' and ')}: the index's engine-map buckets cannot stay compact and use about 3× the memory; raise them to Redis' defaults (128 and 64) or above`;
 }
 
-/** An engine-map value (`<R>`, or `<copies>|<R1>,<R2>`) → request keys. */
-function requestKeysOf(value: string): bigint[] {
-  const bar = value.indexOf('|');
-  if (bar < 0) return [BigInt(value)];
-  return value
-    .slice(bar + 1)
-    .split(',')
-    .filter(Boolean)
-    .map((r) => BigInt(r));
+/** An engine-map value (R1R2… of 8 bytes each, then the copy count when above 1) → request keys. */
+function requestKeysOf(value: Buffer): bigint[] {
+  const keys: bigint[] = [];
+  for (let at = 0; at + 8 <= value.length; at += 8) keys.push(decodeKey(value, at));
+  return keys;
 }
 
 /** An engine-map value → the copies of the block the pod holds. */
-function copiesOf(value: string): number {
-  const bar = value.indexOf('|');
-  return bar < 0 ? 1 : Number(value.slice(0, bar));
+function copiesOf(value: Buffer): number {
+  const extra = value.length % 8;
+  return extra === 0 ? 1 : Number(value.subarray(value.length - extra).toString());
+}
+
+/** Keys as one argument of 8 bytes each (the lookup and speculation scripts split it). */
+function keyBlob(keys: readonly bigint[]): Buffer {
+  const blob = Buffer.allocUnsafe(8 * keys.length);
+  for (let i = 0; i < keys.length; i++) encodeKey(keys[i] as bigint, blob, 8 * i);
+  return blob;
+}
+
+/** The slots set in a holder bitmap (bit = slot, least significant first within each byte). */
+function slotsOf(map: Buffer): number[] {
+  const slots: number[] = [];
+  for (let i = 0; i < map.length; i++) {
+    const byte = map[i] as number;
+    for (let bit = 0; bit < 8; bit++) if (byte & (1 << bit)) slots.push(8 * i + bit);
+  }
+  return slots;
+}
+
+/** SCAN MATCH treats `*?[]\\` as pattern syntax; pod ids may contain brackets. */
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }
 
 /** Engine keys to read from one engine-map bucket, and their tier. */
 interface EngineRead {
   readonly tier: DeviceTier;
-  readonly engineKeys: string[];
+  readonly engineKeys: bigint[];
 }
 
-function opArgs(op: IndexOp): string[] {
+function opArgs(op: IndexOp): Arg[] {
   if (op.op === 'clear') return ['c'];
-  if (op.op === 'remove') return ['r', op.tier, op.engineKey.toString()];
-  return ['s', op.tier, op.engineKey.toString(), String(op.requestKeys.length), ...op.requestKeys.map(String)];
+  if (op.op === 'remove') return ['r', op.tier, encodeKey(op.engineKey)];
+  return ['s', op.tier, encodeKey(op.engineKey), String(op.requestKeys.length), ...op.requestKeys.map((key) => encodeKey(key))];
 }

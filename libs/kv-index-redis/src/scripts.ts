@@ -1,45 +1,40 @@
 /**
- * Lua scripts of the Redis block index (Redis ≥ 6.2; checked on Debian's 7.0). Layout, with
- * `P` the key prefix (see libs/contracts redis-keys.ts):
+ * Lua scripts of the Redis block index (Redis ≥ 6.2; checked on Debian's 7.0). Layout, with `P`
+ * the key prefix (see libs/contracts redis-keys.ts); request keys R and engine keys E are 8-byte
+ * big-endian binary strings everywhere (fields, members, arguments), slots decimal:
  *
- *   P:held:{<pod>}:<tier>  HASH  `<R>` → live engine blocks of the pod with request key R on that tier
- *   P:spec:{<pod>}         ZSET  `<R>` → expiry (ms) of a speculative entry (Redis 7.0 has no HEXPIRE)
- *   P:eng:{<pod>}:<tier>:<b>  HASH  `<E>` → `<R>` or `<copies>|<R1>,<R2>…`: the pod's engine keys,
- *                          in ENGINE_BUCKETS (256) small listpack hashes per tier, b = engineBucketOf(E)
+ *   P:hold:<tier>          HASH  R → holder bitmap: byte i (1-based) holds pod slots 8(i-1)…8(i-1)+7,
+ *                                least significant bit first; trailing zero bytes trimmed, an empty
+ *                                map deleted. One hash per tier for the whole fleet.
+ *   P:multi:{<pod>}:<tier> HASH  R → further live engine blocks of the pod with that request key on
+ *                                that tier, beyond the first (rare: only where vLLM blocks collide)
+ *   P:eng:{<pod>}:<tier>:<b>  HASH  E → R1R2… (8 bytes each) for one copy; a decimal copy count
+ *                                follows the keys when there are more (its length, 1–7, is the
+ *                                value's length mod 8: vLLM holds a block a handful of times at
+ *                                most). b = the last byte of E: 256 listpack buckets
+ *   P:spec:{<pod>}         ZSET  R → expiry (ms) of a speculative entry (Redis 7.0 has no HEXPIRE)
  *   P:pod:{<pod>}          HASH  epoch, seq ('' after a reset), fence, model (of the last batch),
- *                          `t:<tier>` for each tier besides gpu and cpu with engine buckets
+ *                                `t:<tier>` for each tier besides gpu and cpu with engine buckets
+ *   P:slot                 HASH  pod → its slot (bit position in the holder bitmaps)
+ *   P:slotpod              HASH  slot → pod
+ *   P:freeslots            ZSET  slots of forgotten pods, reused lowest first (bitmaps stay short)
+ *   P:nextslot             STRING  slots handed out so far
  *   P:pods                 SET   pods with a position
  *
- * Everything of one pod sits under its `{<pod>}` hash tag: a write touches one pod's keys only
- * (one Redis Cluster slot, plus the pods set). A lookup reads per candidate pod one HMGET of all
- * the request's keys per tier, so its cost grows with pods, not with keys × pods calls. The
- * lookup script reads several pods' keys, so it needs a standalone Redis for now.
+ * Why per request key and not per pod: one entry (a hash field, ~60 B) serves every pod holding
+ * the block, so memory per (block, pod) falls with sharing, and a lookup is one HMGET per tier
+ * for all candidates. A pod's writes touch its own keys, the tier hashes and the slot keys:
+ * standalone Redis only (as lookups already needed).
  */
 
-import { ENGINE_BUCKETS } from '@kvr/contracts';
-
-/** Field that pins a held hash to the hashtable encoding (see ensureHeld); never a request key. */
-export const ENCODING_SENTINEL = '~';
-/** Length of its value: it must exceed the server's hash-max-listpack-value (64 by default). */
-export const ENCODING_SENTINEL_BYTES = 256;
-
-/**
- * Lua shared by the scripts that read or write one pod (KEYS[1] is the pod's hash; `prefix` and
- * `pod` are locals of the including script, and so is the `evicted` counter of the writers):
- *   held(tier), specKey      the pod's key names
- *   engKey(tier, e)          the engine-map bucket of engine key e (see engineBucketOf)
- *   engineTiers()            the tiers with engine buckets: gpu and cpu, and each other tier
- *                            the pod hash names in a field `t:<tier>` (any characters allowed)
- *   parse(v) / encode(c, l)  engine-map values: `<R>` for one copy of one key, else
- *                            `<copies>|<R1>,<R2>`; parse gives copies and 'R1,R2'
- */
+/** Lua shared by every script that touches one pod (`prefix` and `pod` are the script's locals). */
 const POD_READERS = `
 local podTag = '{' .. pod .. '}'
-local function held(tier) return prefix .. ':held:' .. podTag .. ':' .. tier end
 local specKey = prefix .. ':spec:' .. podTag
-local function engKey(tier, e)
-  return prefix .. ':eng:' .. podTag .. ':' .. tier .. ':' .. (tonumber(string.sub(e, -6)) % ${ENGINE_BUCKETS})
-end
+local function holdKey(tier) return prefix .. ':hold:' .. tier end
+local function multiKey(tier) return prefix .. ':multi:' .. podTag .. ':' .. tier end
+local function bucketKey(tier, b) return prefix .. ':eng:' .. podTag .. ':' .. tier .. ':' .. b end
+local function engKey(tier, e) return bucketKey(tier, string.byte(e, 8)) end
 local function engineTiers()
   local tiers = { 'gpu', 'cpu' }
   for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
@@ -48,51 +43,141 @@ local function engineTiers()
   return tiers
 end
 local function parse(v)
-  local bar = string.find(v, '|', 1, true)
-  if not bar then return 1, v end
-  return tonumber(string.sub(v, 1, bar - 1)), string.sub(v, bar + 1)
+  local extra = #v % 8
+  if extra == 0 then return 1, v end
+  return tonumber(string.sub(v, #v - extra + 1)), string.sub(v, 1, #v - extra)
 end
-local function encode(copies, list)
-  if copies == 1 and list ~= '' and not string.find(list, ',', 1, true) then return list end
-  return copies .. '|' .. list
+local function encode(copies, rs)
+  if copies == 1 then return rs end
+  return rs .. copies
+end
+`;
+
+/** Bitmap helpers: `hasBit(map, slot)`, `withBit(map, slot)` → map, added; `withoutBit` → map, removed. */
+const BITMAPS = `
+local function hasBit(map, slot)
+  local b = string.byte(map, math.floor(slot / 8) + 1)
+  return b ~= nil and math.floor(b / 2 ^ (slot % 8)) % 2 == 1
+end
+local function withBit(map, slot)
+  local i, m = math.floor(slot / 8) + 1, 2 ^ (slot % 8)
+  if #map < i then return map .. string.rep('\\0', i - 1 - #map) .. string.char(m), true end
+  local b = string.byte(map, i)
+  if math.floor(b / m) % 2 == 1 then return map, false end
+  return string.sub(map, 1, i - 1) .. string.char(b + m) .. string.sub(map, i + 1), true
+end
+local function withoutBit(map, slot)
+  local i, m = math.floor(slot / 8) + 1, 2 ^ (slot % 8)
+  local b = string.byte(map, i)
+  if b == nil or math.floor(b / m) % 2 == 0 then return map, false end
+  local out = string.sub(map, 1, i - 1) .. string.char(b - m) .. string.sub(map, i + 1)
+  local n = #out
+  while n > 0 and string.byte(out, n) == 0 do n = n - 1 end
+  return string.sub(out, 1, n), true
 end
 `;
 
 /**
- * Writers' helpers, after POD_READERS:
- *   noteTier(tier)           records a tier other than gpu and cpu (field `t:<tier>` of the pod hash)
- *   ensureHeld(tier)         creates the tier's held hash with the encoding sentinel
- *   holders(r, tier, d)      adds d to the pod's entry for r on the tier, deleting it at 0
+ * Writers' helpers (after POD_READERS and BITMAPS; `evicted` is a local of the script):
+ *   mySlot(create)           the pod's slot, allocated (lowest free first) when `create`
+ *   releaseSlot()            frees it (the pod's bits must be gone)
+ *   noteTier(tier)           records a tier besides gpu and cpu (field `t:<tier>` of the pod hash)
+ *   addHolder(r, tier)       the pod gains a block with request key r: true when r is new to it
+ *   dropHolder(r, tier)      the pod loses one: true when that was its last block with r
  *   clear()                  removes every block of the pod, counting lost entries in `evicted`
  */
-const POD_HELPERS = POD_READERS + `
+const POD_WRITERS = POD_READERS + BITMAPS + `
+local slotCache = nil
+local function mySlot(create)
+  if slotCache then return slotCache end
+  local s = redis.call('HGET', prefix .. ':slot', pod)
+  if s then
+    slotCache = tonumber(s)
+    return slotCache
+  end
+  if not create then return nil end
+  local free = redis.call('ZPOPMIN', prefix .. ':freeslots')
+  if free[1] then s = tonumber(free[1]) else s = redis.call('INCR', prefix .. ':nextslot') - 1 end
+  redis.call('HSET', prefix .. ':slot', pod, s)
+  redis.call('HSET', prefix .. ':slotpod', s, pod)
+  slotCache = s
+  return s
+end
+local function releaseSlot()
+  local s = mySlot(false)
+  if not s then return end
+  redis.call('HDEL', prefix .. ':slot', pod)
+  redis.call('HDEL', prefix .. ':slotpod', s)
+  redis.call('ZADD', prefix .. ':freeslots', s, s)
+  slotCache = nil
+end
 local notedTiers = {}
 local function noteTier(tier)
   if tier == 'gpu' or tier == 'cpu' or notedTiers[tier] then return end
   notedTiers[tier] = true
   redis.call('HSET', KEYS[1], 't:' .. tier, '1')
 end
--- A lookup reads ~100 fields of a pod's held hash at once. In the compact listpack encoding
--- (up to hash-max-listpack-entries fields: 512 on Debian's Redis 7.0) every field is a linear
--- scan, which measured 5-6 ms per lookup HMGET on pods of ~500 blocks; a sentinel field whose
--- value is longer than hash-max-listpack-value (64) keeps the hash a hashtable from the start.
-local function ensureHeld(tier)
-  redis.call('HSETNX', held(tier), '${ENCODING_SENTINEL}', string.rep('-', ${ENCODING_SENTINEL_BYTES}))
+-- Whether the pod has further blocks with one request key on a tier (checked once per call).
+local multiSeen = {}
+local function hasMulti(tier)
+  if multiSeen[tier] == nil then multiSeen[tier] = redis.call('EXISTS', multiKey(tier)) == 1 end
+  return multiSeen[tier]
 end
-local function holders(r, tier, delta)
-  local key = held(tier)
-  local n = redis.call('HINCRBY', key, r, delta)
-  if n <= 0 then redis.call('HDEL', key, r) end
-  return n
+local function addHolder(r, tier)
+  local key = holdKey(tier)
+  local map, added = withBit(redis.call('HGET', key, r) or '', mySlot(true))
+  if added then
+    redis.call('HSET', key, r, map)
+    return true
+  end
+  redis.call('HINCRBY', multiKey(tier), r, 1)
+  multiSeen[tier] = true
+  return false
+end
+local function dropHolder(r, tier)
+  if hasMulti(tier) then
+    local more = redis.call('HGET', multiKey(tier), r)
+    if more then
+      if tonumber(more) <= 1 then redis.call('HDEL', multiKey(tier), r) else redis.call('HINCRBY', multiKey(tier), r, -1) end
+      return false
+    end
+  end
+  local slot = mySlot(false)
+  local key = holdKey(tier)
+  local map = redis.call('HGET', key, r)
+  if not slot or not map then return false end
+  local rest, removed = withoutBit(map, slot)
+  if not removed then return false end
+  if rest == '' then redis.call('HDEL', key, r) else redis.call('HSET', key, r, rest) end
+  return true
 end
 local function clear()
+  local slot = mySlot(false)
   for _, tier in ipairs(engineTiers()) do
-    local key = held(tier)
-    evicted = evicted + math.max(0, redis.call('HLEN', key) - redis.call('HEXISTS', key, '${ENCODING_SENTINEL}'))
-    redis.call('DEL', key)
+    local key = holdKey(tier)
     local buckets = {}
-    for b = 0, ${ENGINE_BUCKETS - 1} do buckets[b + 1] = prefix .. ':eng:' .. podTag .. ':' .. tier .. ':' .. b end
-    redis.call('DEL', unpack(buckets))
+    for b = 0, 255 do
+      local bucket = bucketKey(tier, b)
+      buckets[b + 1] = bucket
+      local entries = slot and redis.call('HGETALL', bucket) or {}
+      for k = 2, #entries, 2 do
+        local _, rs = parse(entries[k])
+        for j = 1, #rs, 8 do
+          local r = string.sub(rs, j, j + 7)
+          local map = redis.call('HGET', key, r)
+          if map then
+            local rest, removed = withoutBit(map, slot)
+            if removed then
+              evicted = evicted + 1
+              if rest == '' then redis.call('HDEL', key, r) else redis.call('HSET', key, r, rest) end
+            end
+          end
+        end
+      end
+    end
+    redis.call('DEL', multiKey(tier), unpack(buckets))
+    -- The pod's held hash of the layout before the holder bitmaps, should one be left.
+    redis.call('DEL', prefix .. ':held:' .. podTag .. ':' .. tier)
   end
   -- The engine map of the layout before buckets (one hash per pod), should one be left.
   redis.call('DEL', prefix .. ':eng:' .. podTag)
@@ -100,6 +185,7 @@ local function clear()
     if string.sub(field, 1, 2) == 't:' then redis.call('HDEL', KEYS[1], field) end
   end
   notedTiers = {}
+  multiSeen = {}
 end
 `;
 
@@ -111,7 +197,7 @@ end
  * KEYS: pod hash, pods set
  * ARGV: prefix, pod, fence ('' none), expected epoch ('' = pod unknown), expected seq,
  *       new epoch, new seq ('' = null), forget (1 = pod removed), model ('' = keep), then ops:
- *       'c' | 's' tier engineKey n R1..Rn | 'r' tier engineKey
+ *       'c' | 's' tier E n R1..Rn | 'r' tier E
  * Returns {status, admitted, evicted, unknownEvictions} with status 'ok' | 'fenced' | 'retry'.
  */
 export const APPLY_SCRIPT = `
@@ -126,7 +212,7 @@ else
   if cur[1] ~= expEpoch or (cur[2] or '') ~= expSeq then return {'retry', 0, 0, 0} end
 end
 local admitted, evicted, unknown = 0, 0, 0
-` + POD_HELPERS + `local i = 10
+` + POD_WRITERS + `local i = 10
 while i <= #ARGV do
   local op = ARGV[i]
   if op == 'c' then
@@ -137,16 +223,15 @@ while i <= #ARGV do
     local bucket = engKey(tier, e)
     local v = redis.call('HGET', bucket, e)
     if v then
-      local copies, list = parse(v)
-      redis.call('HSET', bucket, e, encode(copies + 1, list))
+      local copies, rs = parse(v)
+      redis.call('HSET', bucket, e, encode(copies + 1, rs))
     else
       local rs = {}
       for k = 1, n do rs[k] = ARGV[i + 3 + k] end
       noteTier(tier)
-      redis.call('HSET', bucket, e, encode(1, table.concat(rs, ',')))
-      if n > 0 then ensureHeld(tier) end
+      redis.call('HSET', bucket, e, table.concat(rs))
       for k = 1, n do
-        if holders(rs[k], tier, 1) == 1 then admitted = admitted + 1 end
+        if addHolder(rs[k], tier) then admitted = admitted + 1 end
       end
       if n > 0 then redis.call('ZREM', specKey, unpack(rs)) end
     end
@@ -158,13 +243,13 @@ while i <= #ARGV do
     if not v then
       unknown = unknown + 1
     else
-      local copies, list = parse(v)
+      local copies, rs = parse(v)
       if copies > 1 then
-        redis.call('HSET', bucket, e, encode(copies - 1, list))
+        redis.call('HSET', bucket, e, encode(copies - 1, rs))
       else
         redis.call('HDEL', bucket, e)
-        for r in string.gmatch(list, '[^,]+') do
-          if holders(r, tier, -1) <= 0 then evicted = evicted + 1 end
+        for j = 1, #rs, 8 do
+          if dropHolder(string.sub(rs, j, j + 7), tier) then evicted = evicted + 1 end
         end
       end
     end
@@ -172,6 +257,8 @@ while i <= #ARGV do
   end
 end
 if forget == '1' then
+  clear()
+  releaseSlot()
   redis.call('DEL', KEYS[1])
   redis.call('SREM', KEYS[2], pod)
 else
@@ -184,58 +271,51 @@ return {'ok', admitted, evicted, unknown}
 `;
 
 /**
- * Longest consecutive prefix per candidate pod, in one call: per pod one HMGET of every key per
- * weighted tier (tiers without a weight — none are emitted by vLLM today besides GPU and CPU — are
- * not seen by lookups), then, only past the pod's first real miss, one ZMSCORE for speculative
- * entries of the remaining keys.
- * ARGV: prefix, now (ms), key count, keys…, pod count, pods…, tier count, (tier, weight×1e6)…
+ * Longest consecutive prefix per candidate pod, in one call: one HMGET of every key per weighted
+ * tier (tiers without a weight are not seen by lookups) answers for all candidates at once; then,
+ * per pod, only past its first real miss, one ZMSCORE for speculative entries of the remaining keys.
+ * ARGV: prefix, now (ms), keys (one string of 8 bytes per key), pod count, pods…, tier count,
+ *       (tier, weight×1e6)…
  * Returns per pod: matched blocks, weighted score ×1e6 (integer), speculative blocks.
  */
 export const LOOKUP_SCRIPT = `
-local prefix, now = ARGV[1], tonumber(ARGV[2])
-local nk = tonumber(ARGV[3])
-local np = tonumber(ARGV[4 + nk])
-local wbase = 5 + nk + np
+local prefix, now, blob = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local nk = #blob / 8
+local np = tonumber(ARGV[4])
+local wbase = 5 + np
 local nw = tonumber(ARGV[wbase])
-local keys = {}
-for k = 1, nk do keys[k] = ARGV[3 + k] end
+local keys, pods = {}, {}
+for k = 1, nk do keys[k] = string.sub(blob, 8 * k - 7, 8 * k) end
+for p = 1, np do pods[p] = ARGV[4 + p] end
+local slots = redis.call('HMGET', prefix .. ':slot', unpack(pods))
+local anySlot = false
+for p = 1, np do anySlot = anySlot or slots[p] ~= false end
+local maps, weights = {}, {}
+for w = 1, nw do
+  weights[w] = tonumber(ARGV[wbase + 2 * w])
+  maps[w] = anySlot and redis.call('HMGET', prefix .. ':hold:' .. ARGV[wbase + 2 * w - 1], unpack(keys)) or {}
+end
 local out = {}
 for p = 1, np do
-  local pod = ARGV[4 + nk + p]
-  local tag = prefix .. ':held:{' .. pod .. '}:'
-  local specKey = prefix .. ':spec:{' .. pod .. '}'
-  -- Most candidates do not hold even the first block: one probe each, before any wide read.
-  local first = false
-  local present = {}
-  for w = 1, nw do
-    if redis.call('HEXISTS', tag .. ARGV[wbase + 2 * w - 1], keys[1]) == 1 then
-      first, present[w] = true, true
-      break
-    end
-  end
-  if not first then
-    local exp = redis.call('ZSCORE', specKey, keys[1])
-    first = exp and tonumber(exp) > now
-  end
-  -- best[k]: the best weight among the tiers holding key k (nil: not held).
-  local best = {}
-  for w = 1, (first and nw or 0) do
-    local weight = tonumber(ARGV[wbase + 2 * w])
-    local key = tag .. ARGV[wbase + 2 * w - 1]
-    -- Most pods hold blocks on one tier only: asking a missing hash for every key costs more.
-    if present[w] or redis.call('EXISTS', key) == 1 then
-      local counts = redis.call('HMGET', key, unpack(keys))
-      for k = 1, nk do
-        local c = counts[k]
-        if c and tonumber(c) > 0 and weight > (best[k] or 0) then best[k] = weight end
-      end
-    end
-  end
+  local slot = slots[p] and tonumber(slots[p])
+  local at, unit = 0, 0
+  if slot then at, unit = math.floor(slot / 8) + 1, 2 ^ (slot % 8) end
+  local specKey = prefix .. ':spec:{' .. pods[p] .. '}'
   local matched, score, specs = 0, 0, 0
   local expiries = nil
-  for k = 1, (first and nk or 0) do
-    if best[k] then
-      matched, score = matched + 1, score + best[k]
+  for k = 1, nk do
+    local best = 0
+    if slot then
+      for w = 1, nw do
+        local map = maps[w][k]
+        if map and weights[w] > best then
+          local b = string.byte(map, at)
+          if b and math.floor(b / unit) % 2 == 1 then best = weights[w] end
+        end
+      end
+    end
+    if best > 0 then
+      matched, score = matched + 1, score + best
     else
       if expiries == nil then
         if redis.call('EXISTS', specKey) == 1 then
@@ -263,19 +343,25 @@ return out
 /**
  * Speculative entries for one pod: skipped for keys the pod already holds for real on a weighted
  * tier; expired members of the pod's set are dropped on the way.
- * ARGV: prefix, pod, expiry (ms), ttl (ms), tier count, tiers…, keys…
+ * ARGV: prefix, pod, expiry (ms), ttl (ms), tier count, tiers…, keys (one string of 8 bytes per key)
  */
 export const SPECULATE_SCRIPT = `
 local prefix, pod, expiry, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local nt = tonumber(ARGV[5])
-local tag = '{' .. pod .. '}'
-local specKey = prefix .. ':spec:' .. tag
+local blob = ARGV[6 + nt]
+` + POD_READERS + BITMAPS + `
 redis.call('ZREMRANGEBYSCORE', specKey, '-inf', expiry - ttl)
-for k = 6 + nt, #ARGV do
-  local r = ARGV[k]
+local slot = redis.call('HGET', prefix .. ':slot', pod)
+slot = slot and tonumber(slot)
+for j = 1, #blob, 8 do
+  local r = string.sub(blob, j, j + 7)
   local held = false
-  for t = 1, nt do
-    if redis.call('HEXISTS', prefix .. ':held:' .. tag .. ':' .. ARGV[5 + t], r) == 1 then held = true break end
+  for t = 1, (slot and nt or 0) do
+    local map = redis.call('HGET', holdKey(ARGV[5 + t]), r)
+    if map and hasBit(map, slot) then
+      held = true
+      break
+    end
   end
   if not held then
     redis.call('ZADD', specKey, 'GT', expiry, r)
@@ -294,7 +380,7 @@ return 1
  *
  * KEYS: pod hash, pods set
  * ARGV: prefix, pod, fence ('' none), clearFirst (1/0), finish ('position' | 'forget' | ''),
- *       epoch, seq ('' = null), model ('' = none), then blocks: tier engineKey copies n R1..Rn
+ *       epoch, seq ('' = null), model ('' = none), then blocks: tier E copies n R1..Rn
  * Returns 'ok' or 'fenced'.
  */
 export const RESTORE_SCRIPT = `
@@ -304,7 +390,7 @@ local epoch, seq, model = ARGV[6], ARGV[7], ARGV[8]
 local storedFence = redis.call('HGET', KEYS[1], 'fence')
 if fence ~= '' and storedFence and tonumber(fence) < tonumber(storedFence) then return 'fenced' end
 local evicted = 0
-` + POD_HELPERS + `
+` + POD_WRITERS + `
 if clearFirst == '1' then
   clear()
   redis.call('DEL', KEYS[1])
@@ -312,16 +398,15 @@ if clearFirst == '1' then
 end
 local i = 9
 while i <= #ARGV do
-  local tier, e, copies, n = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
+  local tier, e, copies, n = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
   local rs = {}
-  if n > 0 then ensureHeld(tier) end
   for k = 1, n do
     rs[k] = ARGV[i + 3 + k]
-    holders(rs[k], tier, 1)
+    addHolder(rs[k], tier)
   end
   if n > 0 then redis.call('ZREM', specKey, unpack(rs)) end
   noteTier(tier)
-  redis.call('HSET', engKey(tier, e), e, encode(tonumber(copies), table.concat(rs, ',')))
+  redis.call('HSET', engKey(tier, e), e, encode(copies, table.concat(rs)))
   i = i + 4 + n
 end
 if finish == 'position' then
@@ -330,6 +415,7 @@ if finish == 'position' then
   if fence ~= '' then redis.call('HSET', KEYS[1], 'fence', fence) end
   redis.call('SADD', KEYS[2], pod)
 elseif finish == 'forget' then
+  releaseSlot()
   redis.call('DEL', KEYS[1])
   redis.call('SREM', KEYS[2], pod)
 end
@@ -338,7 +424,7 @@ return 'ok'
 
 /**
  * A pod's whole state at one moment (a script, so no apply lands in between): nil when the pod
- * has no position, else epoch, seq, model ('' = none), then tier, engine key, value per block.
+ * has no position, else epoch, seq, model ('' = none), then tier, E, value per engine block.
  * KEYS: pod hash. ARGV: prefix, pod.
  */
 export const EXPORT_SCRIPT = `
@@ -348,8 +434,8 @@ if not state[1] then return nil end
 ` + POD_READERS + `
 local out = { state[1], state[2] or '', state[3] or '' }
 for _, tier in ipairs(engineTiers()) do
-  for b = 0, ${ENGINE_BUCKETS - 1} do
-    local entries = redis.call('HGETALL', prefix .. ':eng:' .. podTag .. ':' .. tier .. ':' .. b)
+  for b = 0, 255 do
+    local entries = redis.call('HGETALL', bucketKey(tier, b))
     for k = 1, #entries, 2 do
       out[#out + 1] = tier
       out[#out + 1] = entries[k]
