@@ -84,7 +84,7 @@ export class Indexer {
     try {
       const metrics = createIndexerMetrics(registry);
       const keyer = createBlockKeyer({ modelName: 'unused', blockSize: config.blockSize, hashSeed: config.hashSeed });
-      const index = new RedisBlockIndex({ redis, keyer, prefix: config.redisPrefix });
+      const index = new RedisBlockIndex({ redis, keyer, prefix: config.redisPrefix, onRemembered: (outcome) => metrics.rememberedWrites.inc({ outcome }) });
       const readIndex = new RedisBlockIndex({ redis: readRedis, keyer, prefix: config.redisPrefix });
       await waitForStream(nc, config.stream, logger);
       const leases = await PartitionLeases.open(nc, config.leaseBucket, config.leaseTtlSeconds, instance);

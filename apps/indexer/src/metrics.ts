@@ -12,6 +12,7 @@ export function createIndexerMetrics(registry: Registry) {
     unknownParents: new Counter({ name: semconv.METRIC_INDEXER_UNKNOWN_PARENTS_TOTAL, help: 'BlockStored events skipped: parent engine key unknown.', registers }),
     blockSizeMismatches: new Counter({ name: semconv.METRIC_INDEXER_BLOCK_SIZE_MISMATCHES_TOTAL, help: 'BlockStored events with another block size than configured.', registers }),
     acceptedGaps: new Counter({ name: semconv.METRIC_INDEXER_ACCEPTED_GAPS_TOTAL, help: 'Early batches applied after the redelivery limit (pod cleared).', registers }),
+    rememberedWrites: new Counter({ name: semconv.METRIC_INDEXER_REMEMBERED_WRITES_TOTAL, help: 'Writes planned from what this replica wrote last instead of a read, by outcome (stale: refused and read again).', labelNames: ['outcome'] as const, registers }),
     applySeconds: new Histogram({ name: semconv.METRIC_INDEXER_APPLY_SECONDS, help: 'Applying one message to the index.', buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers }),
     eventAge: new Histogram({ name: semconv.METRIC_INDEXER_EVENT_AGE_SECONDS, help: 'Age of a batch when the index holds it (now minus the engine batch timestamp).', buckets: [0.001, 0.002, 0.005, 0.0075, 0.01, 0.0125, 0.015, 0.0175, 0.02, 0.025, 0.03, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers }),
     lag: new Gauge({ name: semconv.METRIC_INDEXER_CONSUMER_LAG, help: 'Messages of the partition not yet acknowledged.', labelNames: ['partition'] as const, registers }),

@@ -121,3 +121,34 @@ describe('server settings', () => {
     }
   });
 });
+
+describe('writing without the read', () => {
+  it('skips the planning read when it wrote the pod\'s previous batch, and falls back when another writer moved the pod', async () => {
+    const keyer = createBlockKeyer({ modelName: 'm', blockSize: 4 });
+    const prefix = `memo${++prefixCounter}`;
+    const remembered: string[] = [];
+    const a = new RedisBlockIndex({ redis, keyer, prefix, onRemembered: (outcome) => remembered.push(outcome) });
+    const b = new RedisBlockIndex({ redis, keyer, prefix });
+    const tokens = Array.from({ length: 4 * 6 }, (_, i) => i + 1);
+    const batch = (seq: bigint, hashes: bigint[], parent: bigint | null, part: number[]) =>
+      ({ kind: 'batch', pod: 'p', model: 'm', epoch: 0, seq, batch: { ts: 1, events: [vllmBlockStoredEvent({ blockHashes: hashes, parentBlockHash: parent, tokenIds: part, blockSize: 4 })], dataParallelRank: 0 } }) as const;
+    // A chain written in three batches, each continuing from the previous batch's last block.
+    expect((await a.apply(batch(0n, [1n, 2n], null, tokens.slice(0, 8)))).outcome).toBe('applied');
+    expect((await a.apply(batch(1n, [3n, 4n], 2n, tokens.slice(8, 16)))).outcome).toBe('applied');
+    expect(remembered).toEqual(['current']);
+    expect((await a.lookup(keyer.keysForTokens(tokens.slice(0, 16)), ['p'])).pods[0]!.matchedBlocks).toBe(4);
+
+    // Another writer (say, the partition's next owner) applies the next batch; `a` still remembers
+    // position 1, plans batch 2 from memory, is refused by the compare-and-set and re-reads: the
+    // batch is a duplicate, nothing is written twice.
+    expect((await b.apply(batch(2n, [5n, 6n], 4n, tokens.slice(16, 24)))).outcome).toBe('applied');
+    expect((await a.apply(batch(2n, [5n, 6n], 4n, tokens.slice(16, 24)))).outcome).toBe('duplicate');
+    expect(remembered).toEqual(['current', 'stale']);
+    expect((await a.lookup(keyer.keysForTokens(tokens), ['p'])).pods[0]!.matchedBlocks).toBe(6);
+    expect(await a.stats()).toMatchObject({ entries: 6, engineKeys: 6 });
+
+    // The refused memo is gone: the next batch is planned from a read again.
+    expect((await a.apply(batch(3n, [7n], 2n, tokens.slice(8, 12).map((t) => t + 100)))).outcome).toBe('applied');
+    expect(remembered).toEqual(['current', 'stale']);
+  });
+});

@@ -14,6 +14,7 @@ import {
   DEFAULT_TIER_WEIGHTS,
   decidePosition,
   planBatch,
+  type PositionDecision,
   tierOf,
   type AdminOutcome,
   type ApplyResult,
@@ -37,6 +38,11 @@ export interface RedisIndexOptions {
   readonly tierWeights?: Readonly<Record<string, number>>;
   /** Milliseconds clock for speculative entries. @default Date.now */
   readonly now?: () => number;
+  /**
+   * Called when a write was planned from memory instead of a read (see `apply`): `current` when
+   * Redis accepted it, `stale` when the compare-and-set refused it and the message was read again.
+   */
+  readonly onRemembered?: (outcome: 'current' | 'stale') => void;
 }
 
 type Arg = string | Buffer;
@@ -51,6 +57,28 @@ interface ScriptCommands {
 }
 
 const WEIGHT_SCALE = 1_000_000;
+/** Pods whose last write an instance remembers (an indexer writes only its partitions' pods). */
+const MEMO_PODS = 4_096;
+/** Engine entries remembered per pod: the last batches' stores, where the next batch's parents are. */
+const MEMO_BLOCKS_PER_POD = 512;
+
+/**
+ * What an instance wrote last for a pod: the position it left, and engine entries (`tier|E` →
+ * request keys) it knows Redis holds at that position. Valid exactly while the pod's position in
+ * Redis is still that one, which the write script checks.
+ */
+interface PodMemo {
+  readonly position: PodPosition;
+  readonly engine: ReadonlyMap<string, readonly bigint[]>;
+}
+
+/** Whether the memo answers every engine entry the batch's plan may ask about. */
+function allRemembered(memo: PodMemo, needed: ReadonlyMap<string, EngineRead>): boolean {
+  for (const read of needed.values()) {
+    for (const key of read.engineKeys) if (!memo.engine.has(`${read.tier}|${key}`)) return false;
+  }
+  return true;
+}
 const MAX_ATTEMPTS = 8;
 /** Blocks per restore call: bounds one script's run time (Redis serves nothing else meanwhile). */
 const RESTORE_CHUNK_BLOCKS = 2_000;
@@ -64,6 +92,9 @@ export class RedisBlockIndex implements BlockIndex {
   /** The weighted tiers as a count-prefixed argument list (speculation checks real entries on these). */
   private readonly tierArgs: string[];
   private readonly now: () => number;
+  /** Per pod, what this instance last wrote (see apply); only ever trusted through the write's compare-and-set. */
+  private readonly memos = new Map<string, PodMemo>();
+  private readonly onRemembered: ((outcome: 'current' | 'stale') => void) | undefined;
 
   constructor(options: RedisIndexOptions) {
     this.redis = options.redis as Redis & ScriptCommands;
@@ -71,6 +102,7 @@ export class RedisBlockIndex implements BlockIndex {
     this.keys = redisKeys(this.prefix);
     this.keyer = options.keyer;
     this.now = options.now ?? Date.now;
+    this.onRemembered = options.onRemembered;
     const weights = Object.entries(options.tierWeights ?? DEFAULT_TIER_WEIGHTS);
     this.weightArgs = [String(weights.length), ...weights.flatMap(([tier, w]) => [tier, String(Math.round(w * WEIGHT_SCALE))])];
     this.tierArgs = [String(weights.length), ...weights.map(([tier]) => tier)];
@@ -85,36 +117,59 @@ export class RedisBlockIndex implements BlockIndex {
     }
   }
 
+  /**
+   * Applies a message. The usual way takes two round trips: a pipelined read of the pod's position
+   * and of the engine keys the batch refers to, then the write script. When this instance wrote
+   * the pod's previous message and remembers everything the plan needs (see PodMemo), the read is
+   * skipped: the script's compare-and-set on the position proves the memo current (the pod's keys
+   * change only with its position), and a `retry` answer sends the message the usual way.
+   */
   async apply(message: PodMessage, options: { fence?: number; acceptGap?: boolean } = {}): Promise<ApplyResult> {
     const none = { admitted: 0, evicted: 0, unknownParents: 0, blockSizeMismatches: 0, unknownEvictions: 0 };
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const needed = message.kind === 'batch' ? this.enginesToResolve(message.pod, message.batch.events) : new Map<string, EngineRead>();
-      const pipeline = this.redis.pipeline().hmget(this.keys.pod(message.pod), 'epoch', 'seq', 'fence');
-      for (const [bucket, read] of needed) pipeline.hmgetBuffer(bucket, ...read.engineKeys.map((key) => encodeKey(key)));
-      const replies = (await pipeline.exec()) ?? [];
-      const [stateErr, state] = replies[0] ?? [null, null];
-      if (stateErr) throw stateErr;
-      const [epoch, seq, storedFence] = state as (string | null)[];
-      const position: PodPosition | null = epoch === null || epoch === undefined ? null : { epoch: Number(epoch), seq: seq ? BigInt(seq) : null };
-      if (options.fence !== undefined && storedFence && options.fence < Number(storedFence)) return { outcome: 'fenced', position, ...none };
-      const decision = decidePosition(position, message, options.acceptGap);
-      if (decision.kind !== 'apply') return { outcome: decision.kind, position, ...none };
-
-      const ops: IndexOp[] = decision.clearFirst ? [{ op: 'clear' }] : [];
-      let counts = { unknownParents: 0, blockSizeMismatches: 0 };
-      if (message.kind === 'batch') {
-        const known = new Map<string, bigint[]>();
+      const memo = attempt === 0 && message.kind === 'batch' ? this.memos.get(message.pod) : undefined;
+      let position: PodPosition | null;
+      let decision: PositionDecision;
+      let known: ReadonlyMap<string, readonly bigint[]>;
+      let fromMemo = false;
+      const memoDecision = memo ? decidePosition(memo.position, message, options.acceptGap) : undefined;
+      if (memo && memoDecision?.kind === 'apply' && (memoDecision.clearFirst || allRemembered(memo, needed))) {
+        // Only an `apply` is taken from the memo, never a duplicate or an early: those must be
+        // judged against Redis itself (a rebuild elsewhere may have moved the pod back).
+        position = memo.position;
+        decision = memoDecision;
+        known = memoDecision.clearFirst ? new Map() : memo.engine;
+        fromMemo = true;
+      } else {
+        const pipeline = this.redis.pipeline().hmget(this.keys.pod(message.pod), 'epoch', 'seq', 'fence');
+        for (const [bucket, read] of needed) pipeline.hmgetBuffer(bucket, ...read.engineKeys.map((key) => encodeKey(key)));
+        const replies = (await pipeline.exec()) ?? [];
+        const [stateErr, state] = replies[0] ?? [null, null];
+        if (stateErr) throw stateErr;
+        const [epoch, seq, storedFence] = state as (string | null)[];
+        position = epoch === null || epoch === undefined ? null : { epoch: Number(epoch), seq: seq ? BigInt(seq) : null };
+        if (options.fence !== undefined && storedFence && options.fence < Number(storedFence)) return { outcome: 'fenced', position, ...none };
+        decision = decidePosition(position, message, options.acceptGap);
+        if (decision.kind !== 'apply') return { outcome: decision.kind, position, ...none };
+        const fromRedis = new Map<string, readonly bigint[]>();
         if (!decision.clearFirst) {
           let reply = 1;
           for (const read of needed.values()) {
             const [mapErr, values] = replies[reply++] ?? [null, []];
             if (mapErr) throw mapErr;
             (values as (Buffer | null)[]).forEach((value, i) => {
-              if (value) known.set(`${read.tier}|${read.engineKeys[i] as bigint}`, requestKeysOf(value));
+              if (value) fromRedis.set(`${read.tier}|${read.engineKeys[i] as bigint}`, requestKeysOf(value));
             });
           }
         }
-        const plan = planBatch(message.batch.events, message.model, this.keyer, (tier, key) => known.get(`${tier}|${key}`));
+        known = fromRedis;
+      }
+
+      const ops: IndexOp[] = decision.clearFirst ? [{ op: 'clear' }] : [];
+      let counts = { unknownParents: 0, blockSizeMismatches: 0 };
+      if (message.kind === 'batch') {
+        const plan = planBatch(message.batch.events, message.model, this.keyer, (tier, key) => known.get(`${tier}|${key}`) as bigint[] | undefined);
         ops.push(...plan.ops);
         counts = plan.counts;
       }
@@ -132,11 +187,46 @@ export class RedisBlockIndex implements BlockIndex {
         ...ops.flatMap(opArgs),
       ];
       const [status, admitted, evicted, unknownEvictions] = await this.redis.kvrApply(this.keys.pod(message.pod), this.keys.pods(), ...args);
-      if (status === 'retry') continue;
-      if (status === 'fenced') return { outcome: 'fenced', position, ...none };
+      if (status === 'retry') {
+        this.memos.delete(message.pod);
+        if (fromMemo) this.onRemembered?.('stale');
+        continue;
+      }
+      if (status === 'fenced') {
+        this.memos.delete(message.pod);
+        return { outcome: 'fenced', position, ...none };
+      }
+      if (fromMemo) this.onRemembered?.('current');
+      this.remember(message.pod, forget ? null : decision.next, known, ops);
       return { outcome: 'applied', position: forget ? null : decision.next, admitted, evicted, unknownEvictions, ...counts };
     }
     throw new Error(`the position of pod ${message.pod} kept changing under ${MAX_ATTEMPTS} attempts: is a second writer active without a lease fence?`);
+  }
+
+  /**
+   * Updates the pod's memo after this instance applied a message: the new position, and the
+   * engine entries it knows to be in Redis now (those it read or remembered, then this message's
+   * stores, less its removals; a clear empties it). Bounded per pod and in pods.
+   */
+  private remember(pod: string, position: PodPosition | null, known: ReadonlyMap<string, readonly bigint[]>, ops: readonly IndexOp[]): void {
+    this.memos.delete(pod);
+    if (position === null) return;
+    const engine = new Map(known);
+    for (const op of ops) {
+      if (op.op === 'clear') engine.clear();
+      else if (op.op === 'remove') engine.delete(`${op.tier}|${op.engineKey}`);
+      else {
+        const id = `${op.tier}|${op.engineKey}`;
+        engine.delete(id); // re-inserted last: the newest entries survive the bound below
+        engine.set(id, op.requestKeys);
+      }
+    }
+    for (const id of engine.keys()) {
+      if (engine.size <= MEMO_BLOCKS_PER_POD) break;
+      engine.delete(id);
+    }
+    this.memos.set(pod, { position, engine });
+    if (this.memos.size > MEMO_PODS) this.memos.delete(this.memos.keys().next().value as string);
   }
 
   /**
@@ -331,6 +421,7 @@ export class RedisBlockIndex implements BlockIndex {
   }
 
   async replacePod(state: PodState, options: { fence?: number } = {}): Promise<AdminOutcome> {
+    this.memos.delete(state.pod);
     const fence = options.fence === undefined ? '' : String(options.fence);
     const { epoch, seq } = state.position;
     for (let start = 0, first = true; first || start < state.blocks.length; start += RESTORE_CHUNK_BLOCKS, first = false) {
@@ -344,6 +435,7 @@ export class RedisBlockIndex implements BlockIndex {
   }
 
   async forgetPod(pod: string, options: { fence?: number } = {}): Promise<AdminOutcome> {
+    this.memos.delete(pod);
     const fence = options.fence === undefined ? '' : String(options.fence);
     const status = await this.redis.kvrRestore(this.keys.pod(pod), this.keys.pods(), this.prefix, pod, fence, '1', 'forget', '', '', '');
     return status === 'fenced' ? 'fenced' : 'applied';

@@ -169,6 +169,8 @@ export const METRIC_INDEXER_BLOCK_SIZE_MISMATCHES_TOTAL = 'kvr_indexer_block_siz
 export const METRIC_INDEXER_ACCEPTED_GAPS_TOTAL = 'kvr_indexer_accepted_gaps_total';
 /** Histogram, seconds: applying one message to the index. */
 export const METRIC_INDEXER_APPLY_SECONDS = 'kvr_indexer_apply_seconds';
+/** Counter, label `outcome` (`current`: the planning read was skipped; `stale`: refused by the position check, read again): writes planned from what the indexer wrote last. */
+export const METRIC_INDEXER_REMEMBERED_WRITES_TOTAL = 'kvr_indexer_remembered_writes_total';
 /**
  * Histogram, seconds: freshness — how old a batch is when the index holds it (now − the engine's
  * batch timestamp, so it spans pod → collector → JetStream → indexer → Redis; pod and indexer
