@@ -6,6 +6,7 @@ import { blockRemovedEvent, vllmBlockStoredEvent } from '@kvr/kv-events/testing'
 import { describeBlockIndexConformance } from '@kvr/kv-index/testing';
 import { startRedis, type RedisServerHandle } from '@kvr/testing';
 import { checkServerSettings, RedisBlockIndex } from './index';
+import { CLEAR_BUDGET_BLOCKS } from './scripts';
 
 let server: RedisServerHandle;
 let redis: Redis;
@@ -38,6 +39,22 @@ describe('restoring a large pod', () => {
     expect(canonical(back!.blocks)).toEqual(canonical(blocks));
     expect((await index.blockHolders([424242n]))[0]).toEqual([]);
     expect(await index.stats()).toMatchObject({ requestKeys: 4_500, entries: 4_500, engineKeys: 4_500 });
+
+    // Restoring it again clears the 4,500 first, in bounded calls too, then writes them back.
+    expect(await index.replacePod({ pod: 'p', model: 'm', position: { epoch: 2, seq: 8n }, blocks })).toBe('applied');
+    expect(canonical((await index.exportPod('p'))!.blocks)).toEqual(canonical(blocks));
+    expect(await index.stats()).toMatchObject({ requestKeys: 4_500, entries: 4_500, engineKeys: 4_500 });
+
+    // A reset clears those 4,500 blocks in bounded script calls (lookups wait for one call at a
+    // time, not for the whole pod), and a pod sharing their keys keeps its own bits.
+    await index.replacePod({ pod: 'q', model: 'm', position: { epoch: 0, seq: 1n }, blocks: blocks.slice(0, 10) });
+    const calls = async (): Promise<number> => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+    const before = await calls();
+    const reset = await index.apply({ kind: 'reset', pod: 'p', epoch: 3, reason: 'engine_restart' });
+    expect(reset).toMatchObject({ outcome: 'applied', evicted: 4_500 });
+    expect((await calls()) - before).toBeGreaterThanOrEqual(Math.ceil(4_500 / CLEAR_BUDGET_BLOCKS));
+    expect(await index.stats()).toMatchObject({ requestKeys: 10, entries: 10, engineKeys: 10 });
+    expect(await index.position('p')).toEqual({ epoch: 3, seq: null });
   });
 });
 

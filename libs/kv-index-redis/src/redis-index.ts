@@ -186,7 +186,15 @@ export class RedisBlockIndex implements BlockIndex {
         message.kind === 'batch' ? message.model : '',
         ...ops.flatMap(opArgs),
       ];
-      const [status, admitted, evicted, unknownEvictions] = await this.redis.kvrApply(this.keys.pod(message.pod), this.keys.pods(), ...args);
+      // A large pod's clear takes several calls ('partial': part done, nothing else written).
+      let clearedBefore = 0;
+      let reply = await this.redis.kvrApply(this.keys.pod(message.pod), this.keys.pods(), ...args);
+      while (reply[0] === 'partial') {
+        clearedBefore += reply[2];
+        reply = await this.redis.kvrApply(this.keys.pod(message.pod), this.keys.pods(), ...args);
+      }
+      const [status, admitted, evictedLast, unknownEvictions] = reply;
+      const evicted = clearedBefore + evictedLast;
       if (status === 'retry') {
         this.memos.delete(message.pod);
         if (fromMemo) this.onRemembered?.('stale');
@@ -429,7 +437,7 @@ export class RedisBlockIndex implements BlockIndex {
       const last = start + RESTORE_CHUNK_BLOCKS >= state.blocks.length;
       const args: Arg[] = [this.prefix, state.pod, fence, first ? '1' : '0', last ? 'position' : '', String(epoch), seq?.toString() ?? '', state.model ?? ''];
       for (const block of chunk) args.push(block.tier, encodeKey(block.engineKey), String(block.copies), String(block.requestKeys.length), ...block.requestKeys.map((key) => encodeKey(key)));
-      if ((await this.redis.kvrRestore(this.keys.pod(state.pod), this.keys.pods(), ...args)) === 'fenced') return 'fenced';
+      if ((await this.restore(state.pod, args)) === 'fenced') return 'fenced';
     }
     return 'applied';
   }
@@ -437,8 +445,16 @@ export class RedisBlockIndex implements BlockIndex {
   async forgetPod(pod: string, options: { fence?: number } = {}): Promise<AdminOutcome> {
     this.memos.delete(pod);
     const fence = options.fence === undefined ? '' : String(options.fence);
-    const status = await this.redis.kvrRestore(this.keys.pod(pod), this.keys.pods(), this.prefix, pod, fence, '1', 'forget', '', '', '');
+    const status = await this.restore(pod, [this.prefix, pod, fence, '1', 'forget', '', '', '']);
     return status === 'fenced' ? 'fenced' : 'applied';
+  }
+
+  /** One RESTORE call, repeated while a large pod's clear goes on ('partial'). */
+  private async restore(pod: string, args: readonly Arg[]): Promise<string> {
+    for (;;) {
+      const status = await this.redis.kvrRestore(this.keys.pod(pod), this.keys.pods(), ...args);
+      if (status !== 'partial') return status;
+    }
   }
 
   async close(): Promise<void> {

@@ -27,6 +27,14 @@
  * standalone Redis only (as lookups already needed).
  */
 
+/**
+ * Blocks a pod's clear handles in one script call. A clear unsets the pod's bit block by block
+ * (≈ 3.3 µs each in Redis 7.0 here): a 100k-block pod cleared in one call held Redis for 330 ms,
+ * every lookup of the fleet waiting. In calls of ≈ 2,000 blocks, lookups wait ≈ 7 ms at most, and
+ * meanwhile see the pod half-cleared: fewer blocks, never a block it does not hold.
+ */
+export const CLEAR_BUDGET_BLOCKS = 2_000;
+
 /** Lua shared by every script that touches one pod (`prefix` and `pod` are the script's locals). */
 const POD_READERS = `
 local podTag = '{' .. pod .. '}'
@@ -84,7 +92,10 @@ end
  *   noteTier(tier)           records a tier besides gpu and cpu (field `t:<tier>` of the pod hash)
  *   addHolder(r, tier)       the pod gains a block with request key r: true when r is new to it
  *   dropHolder(r, tier)      the pod loses one: true when that was its last block with r
- *   clear()                  removes every block of the pod, counting lost entries in `evicted`
+ *   clear(bounded)           removes the pod's blocks, counting lost entries in `evicted`: all of
+ *                            them (true), or, when `bounded` and past CLEAR_BUDGET_BLOCKS, some
+ *                            (false: the script answers 'partial', has written nothing else, and
+ *                            is called again). Bounded only before any other write of the call.
  */
 const POD_WRITERS = POD_READERS + BITMAPS + `
 local slotCache = nil
@@ -151,14 +162,13 @@ local function dropHolder(r, tier)
   if rest == '' then redis.call('HDEL', key, r) else redis.call('HSET', key, r, rest) end
   return true
 end
-local function clear()
+local function clear(bounded)
   local slot = mySlot(false)
+  local budget = bounded and ${CLEAR_BUDGET_BLOCKS} or math.huge
   for _, tier in ipairs(engineTiers()) do
     local key = holdKey(tier)
-    local buckets = {}
     for b = 0, 255 do
       local bucket = bucketKey(tier, b)
-      buckets[b + 1] = bucket
       local entries = slot and redis.call('HGETALL', bucket) or {}
       for k = 2, #entries, 2 do
         local _, rs = parse(entries[k])
@@ -174,8 +184,12 @@ local function clear()
           end
         end
       end
+      redis.call('DEL', bucket)
+      budget = budget - #entries / 2
+      -- Deleted buckets are done: the next call goes on with the rest.
+      if budget <= 0 then return false end
     end
-    redis.call('DEL', multiKey(tier), unpack(buckets))
+    redis.call('DEL', multiKey(tier))
     -- The pod's held hash of the layout before the holder bitmaps, should one be left.
     redis.call('DEL', prefix .. ':held:' .. podTag .. ':' .. tier)
   end
@@ -186,6 +200,7 @@ local function clear()
   end
   notedTiers = {}
   multiSeen = {}
+  return true
 end
 `;
 
@@ -198,7 +213,9 @@ end
  * ARGV: prefix, pod, fence ('' none), expected epoch ('' = pod unknown), expected seq,
  *       new epoch, new seq ('' = null), forget (1 = pod removed), model ('' = keep), then ops:
  *       'c' | 's' tier E n R1..Rn | 'r' tier E
- * Returns {status, admitted, evicted, unknownEvictions} with status 'ok' | 'fenced' | 'retry'.
+ * Returns {status, admitted, evicted, unknownEvictions} with status 'ok' | 'fenced' | 'retry' |
+ * 'partial' (a large pod's clear went on past its budget: part of it is done, nothing else
+ * written, position unchanged; the same call again goes on).
  */
 export const APPLY_SCRIPT = `
 local prefix, pod = ARGV[1], ARGV[2]
@@ -216,7 +233,8 @@ local admitted, evicted, unknown = 0, 0, 0
 while i <= #ARGV do
   local op = ARGV[i]
   if op == 'c' then
-    clear()
+    -- Only a clear that comes first may stop halfway: called again, nothing is written twice.
+    if not clear(i == 10) then return {'partial', admitted, evicted, unknown} end
     i = i + 1
   elseif op == 's' then
     local tier, e, n = ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
@@ -257,7 +275,8 @@ while i <= #ARGV do
   end
 end
 if forget == '1' then
-  clear()
+  -- The 'c' op cleared the pod already (a removal always clears): this only finds it empty.
+  clear(false)
   releaseSlot()
   redis.call('DEL', KEYS[1])
   redis.call('SREM', KEYS[2], pod)
@@ -381,7 +400,7 @@ return 1
  * KEYS: pod hash, pods set
  * ARGV: prefix, pod, fence ('' none), clearFirst (1/0), finish ('position' | 'forget' | ''),
  *       epoch, seq ('' = null), model ('' = none), then blocks: tier E copies n R1..Rn
- * Returns 'ok' or 'fenced'.
+ * Returns 'ok', 'fenced', or 'partial' (the clear went past its budget: call again, as APPLY).
  */
 export const RESTORE_SCRIPT = `
 local prefix, pod, fence = ARGV[1], ARGV[2], ARGV[3]
@@ -392,7 +411,7 @@ if fence ~= '' and storedFence and tonumber(fence) < tonumber(storedFence) then 
 local evicted = 0
 ` + POD_WRITERS + `
 if clearFirst == '1' then
-  clear()
+  if not clear(true) then return 'partial' end
   redis.call('DEL', KEYS[1])
   redis.call('SREM', KEYS[2], pod)
 end
