@@ -205,7 +205,7 @@ export class RedisBlockIndex implements BlockIndex {
         return { outcome: 'fenced', position, ...none };
       }
       if (fromMemo) this.onRemembered?.('current');
-      this.remember(message.pod, forget ? null : decision.next, known, ops);
+      this.remember(message.pod, forget ? null : decision.next, known, ops, fromMemo);
       return { outcome: 'applied', position: forget ? null : decision.next, admitted, evicted, unknownEvictions, ...counts };
     }
     throw new Error(`the position of pod ${message.pod} kept changing under ${MAX_ATTEMPTS} attempts: is a second writer active without a lease fence?`);
@@ -216,10 +216,11 @@ export class RedisBlockIndex implements BlockIndex {
    * engine entries it knows to be in Redis now (those it read or remembered, then this message's
    * stores, less its removals; a clear empties it). Bounded per pod and in pods.
    */
-  private remember(pod: string, position: PodPosition | null, known: ReadonlyMap<string, readonly bigint[]>, ops: readonly IndexOp[]): void {
+  private remember(pod: string, position: PodPosition | null, known: ReadonlyMap<string, readonly bigint[]>, ops: readonly IndexOp[], knownIsMemo: boolean): void {
     this.memos.delete(pod);
     if (position === null) return;
-    const engine = new Map(known);
+    // The memo's own map is updated in place (it is replaced by the result anyway).
+    const engine = knownIsMemo ? (known as Map<string, readonly bigint[]>) : new Map(known);
     for (const op of ops) {
       if (op.op === 'clear') engine.clear();
       else if (op.op === 'remove') engine.delete(`${op.tier}|${op.engineKey}`);
