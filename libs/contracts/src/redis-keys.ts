@@ -67,6 +67,10 @@ export interface RedisKeys {
   parseHold(key: string): string;
   /** The pod's counts of further blocks per request key on a tier. */
   multi(podId: string, tier: string): string;
+  /** SCAN MATCH pattern of one pod's multi hashes (every tier). */
+  multiPattern(podId: string): string;
+  /** The tier a multi-hash key belongs to. */
+  parseMultiTier(key: string): string;
   speculative(podId: string): string;
   /** One bucket of the pod's engine map on a tier (see engineBucketOf). */
   engineBucket(podId: string, tier: string, bucket: number): string;
@@ -101,6 +105,8 @@ export function redisKeys(prefix: string = DEFAULT_REDIS_PREFIX): RedisKeys {
     holdPattern: () => `${holdStart}*`,
     parseHold: (key) => key.slice(holdStart.length),
     multi: (podId, tier) => `${prefix}:multi:{${podId}}:${tier}`,
+    multiPattern: (podId) => `${prefix}:multi:{${escapeGlob(podId)}}:*`,
+    parseMultiTier: (key) => key.slice(key.lastIndexOf('}:') + 2),
     speculative: (podId) => `${specStart}${podId}}`,
     engineBucket: (podId, tier, bucket) => `${engineStart}${podId}}:${tier}:${bucket}`,
     pod: (podId) => `${prefix}:pod:{${podId}}`,

@@ -351,9 +351,9 @@ export class RedisBlockIndex implements BlockIndex {
       const extra = new Map<string, number>();
       for (const [slot, pod] of pods) {
         if (wanted !== undefined && slot !== wanted) continue;
-        for await (const multiKeys of this.scanKeys(`${this.prefix}:multi:{${escapeGlob(pod)}}:*`)) {
+        for await (const multiKeys of this.scanKeys(this.keys.multiPattern(pod))) {
           for (const multiKey of multiKeys) {
-            const tier = multiKey.slice(multiKey.lastIndexOf('}:') + 2);
+            const tier = this.keys.parseMultiTier(multiKey);
             // callBuffer: hgetallBuffer would turn the binary field names into (lossy) object keys.
             const flat = (await this.redis.callBuffer('HGETALL', multiKey)) as Buffer[];
             for (let i = 0; i + 1 < flat.length; i += 2) extra.set(`${pod}|${tier}|${decodeKey(flat[i] as Buffer)}`, Number((flat[i + 1] as Buffer).toString()));
@@ -517,10 +517,6 @@ function slotsOf(map: Buffer): number[] {
   return slots;
 }
 
-/** SCAN MATCH treats `*?[]\\` as pattern syntax; pod ids may contain brackets. */
-function escapeGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
-}
 
 /** Engine keys to read from one engine-map bucket, and their tier. */
 interface EngineRead {
