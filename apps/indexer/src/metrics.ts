@@ -7,8 +7,8 @@ export function createIndexerMetrics(registry: Registry) {
   const registers = [registry];
   return {
     messages: new Counter({ name: semconv.METRIC_INDEXER_MESSAGES_TOTAL, help: 'Stream messages handled, by outcome.', labelNames: ['partition', 'kind', 'outcome'] as const, registers }),
-    admissions: new Counter({ name: semconv.METRIC_INDEXER_ADMISSIONS_TOTAL, help: 'Request keys a pod gained an entry for.', registers }),
-    evictions: new Counter({ name: semconv.METRIC_INDEXER_EVICTIONS_TOTAL, help: 'Request keys a pod lost its entry for.', registers }),
+    admissions: new Counter({ name: semconv.METRIC_INDEXER_ADMISSIONS_TOTAL, help: '(request key, pod, tier) entries the index gained.', registers }),
+    evictions: new Counter({ name: semconv.METRIC_INDEXER_EVICTIONS_TOTAL, help: '(request key, pod, tier) entries the index lost.', registers }),
     unknownParents: new Counter({ name: semconv.METRIC_INDEXER_UNKNOWN_PARENTS_TOTAL, help: 'BlockStored events skipped: parent engine key unknown.', registers }),
     blockSizeMismatches: new Counter({ name: semconv.METRIC_INDEXER_BLOCK_SIZE_MISMATCHES_TOTAL, help: 'BlockStored events with another block size than configured.', registers }),
     acceptedGaps: new Counter({ name: semconv.METRIC_INDEXER_ACCEPTED_GAPS_TOTAL, help: 'Early batches applied after the redelivery limit (pod cleared).', registers }),

@@ -61,7 +61,7 @@ export type ApplyOutcome = 'applied' | 'duplicate' | 'early' | 'fenced';
 export interface ApplyResult {
   readonly outcome: ApplyOutcome;
   readonly position: PodPosition | null;
-  /** Request keys a pod gained / lost an entry for. */
+  /** (request key, tier) entries the pod gained / lost: an entry as `stats().entries` counts them. */
   readonly admitted: number;
   readonly evicted: number;
   /** BlockStored events dropped because their parent engine key was unknown (as llm-d does). */

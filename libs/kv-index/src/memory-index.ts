@@ -97,23 +97,24 @@ export class MemoryBlockIndex implements BlockIndex {
     for (const key of block.requestKeys) if (this.addHolder(key, pod, op.tier, -1)) result.evicted++;
   }
 
-  /** Adjusts a (key, pod, tier) block count; true when the pod gained or lost the key entirely. */
+  /** Adjusts a (key, pod, tier) block count; true when that entry appeared or went. */
   private addHolder(key: bigint, pod: string, tier: DeviceTier, delta: number): boolean {
     let holders = this.holders.get(key);
     if (!holders) this.holders.set(key, (holders = new Map()));
     let tiers = holders.get(pod);
-    const hadAny = tiers !== undefined;
     if (!tiers) holders.set(pod, (tiers = new Map()));
-    const count = (tiers.get(tier) ?? 0) + delta;
+    const before = tiers.get(tier) ?? 0;
+    const count = before + delta;
     if (count > 0) tiers.set(tier, count);
     else tiers.delete(tier);
     if (tiers.size === 0) holders.delete(pod);
     if (holders.size === 0) this.holders.delete(key);
     if (delta > 0) this.speculative.get(key)?.delete(pod); // real events supersede speculation
-    return delta > 0 ? !hadAny : !holders.has(pod);
+    // An entry is (request key, pod, tier), as in stats and in the Redis backend.
+    return delta > 0 ? before === 0 : before > 0 && count <= 0;
   }
 
-  /** Forgets every block of the pod; returns how many request keys it lost. */
+  /** Forgets every block of the pod; returns how many (request key, tier) entries it lost. */
   private clearPod(pod: string): number {
     const podEngine = this.engine.get(pod);
     if (!podEngine) return 0;
@@ -124,11 +125,8 @@ export class MemoryBlockIndex implements BlockIndex {
         const holders = this.holders.get(key);
         const tiers = holders?.get(pod);
         if (!holders || !tiers) continue;
-        tiers.delete(tier);
-        if (tiers.size === 0) {
-          holders.delete(pod);
-          lost++;
-        }
+        if (tiers.delete(tier)) lost++;
+        if (tiers.size === 0) holders.delete(pod);
         if (holders.size === 0) this.holders.delete(key);
       }
     }
