@@ -137,6 +137,18 @@ describe('server settings', () => {
       await redis.config('SET', 'hash-max-listpack-entries', original ?? '128');
     }
   });
+
+  it('warns when Redis may evict index keys under memory pressure', async () => {
+    const [, original] = (await redis.config('GET', 'maxmemory-policy')) as string[];
+    try {
+      await redis.config('SET', 'maxmemory-policy', 'volatile-lru');
+      expect(await checkServerSettings(redis)).toBeNull();
+      await redis.config('SET', 'maxmemory-policy', 'allkeys-lru');
+      expect(await checkServerSettings(redis)).toMatch(/maxmemory-policy is allkeys-lru/);
+    } finally {
+      await redis.config('SET', 'maxmemory-policy', original ?? 'noeviction');
+    }
+  });
 });
 
 describe('writing without the read', () => {

@@ -464,27 +464,36 @@ export class RedisBlockIndex implements BlockIndex {
 }
 
 /**
- * A problem with the server's settings for this index, or null. The engine-map buckets are meant
- * to stay in Redis' compact listpack encoding; with listpack limits below Redis' defaults they
- * turn into hashtables and every engine key costs about three times the memory (never a wrong
- * answer). Managed servers often refuse CONFIG: then nothing can be said (null).
+ * A problem with the server's settings for this index, or null.
+ * - An `allkeys-*` eviction policy lets Redis drop index keys under memory pressure; losing the
+ *   slot keys would let a new pod inherit a forgotten pod's bits (blocks it does not hold), so the
+ *   index wants `noeviction` (or a `volatile-*` policy, which never touches its keys: they have no
+ *   expiry, the speculative sets aside).
+ * - The engine-map buckets are meant to stay in Redis' compact listpack encoding; with listpack
+ *   limits below Redis' defaults they turn into hashtables and every engine key costs about three
+ *   times the memory (never a wrong answer).
+ * Managed servers often refuse CONFIG: then nothing can be said (null).
  */
 export async function checkServerSettings(redis: Redis): Promise<string | null> {
-  let reply: string[];
+  const settings = new Map<string, string>();
   try {
-    reply = (await redis.config('GET', 'hash-max-listpack-*')) as string[];
+    for (const pattern of ['hash-max-listpack-*', 'maxmemory-policy']) {
+      const reply = (await redis.config('GET', pattern)) as string[];
+      for (let i = 0; i + 1 < reply.length; i += 2) settings.set(reply[i] as string, reply[i + 1] as string);
+    }
   } catch {
     return null;
   }
-  const settings = new Map<string, number>();
-  for (let i = 0; i + 1 < reply.length; i += 2) settings.set(reply[i] as string, Number(reply[i + 1]));
-  const entries = settings.get('hash-max-listpack-entries');
-  const value = settings.get('hash-max-listpack-value');
   const problems: string[] = [];
-  if (entries !== undefined && entries < 128) problems.push(`hash-max-listpack-entries is ${entries} (< 128)`);
-  if (value !== undefined && value < 64) problems.push(`hash-max-listpack-value is ${value} (< 64)`);
-  if (problems.length === 0) return null;
-  return `Redis ${problems.join(' and ')}: the index's engine-map buckets cannot stay compact and use about 3× the memory; raise them to Redis' defaults (128 and 64) or above`;
+  const policy = settings.get('maxmemory-policy');
+  if (policy?.startsWith('allkeys-')) problems.push(`maxmemory-policy is ${policy}: under memory pressure Redis may evict index keys, and a pod could inherit blocks of one that left; use noeviction (or a volatile-* policy)`);
+  const entries = Number(settings.get('hash-max-listpack-entries'));
+  const value = Number(settings.get('hash-max-listpack-value'));
+  const small: string[] = [];
+  if (entries < 128) small.push(`hash-max-listpack-entries is ${entries} (< 128)`);
+  if (value < 64) small.push(`hash-max-listpack-value is ${value} (< 64)`);
+  if (small.length > 0) problems.push(`${small.join(' and ')}: the index's engine-map buckets cannot stay compact and use about 3× the memory; raise them to Redis' defaults (128 and 64) or above`);
+  return problems.length === 0 ? null : `Redis ${problems.join('; ')}`;
 }
 
 /** An engine-map value (R1R2… of 8 bytes each, then the copy count when above 1) → request keys. */
