@@ -55,6 +55,42 @@ describe('safe boundaries (Qwen2/Qwen3 pre-tokenizer)', () => {
     expect(checked).toBeGreaterThan(300);
   });
 
+  it.each([
+    ['Qwen3\'s added tokens', addedTokensOf(qwen.tokenizerJson), ['word', ' ', '\n', ' \n', 'é', '<|im_start|>', '<|im_end|>', '<think>', '</think>', '<|im_start', '|>', 'x', 'Ab', '中文', '😀', '12', '.', '"']],
+    // Whitespace-stripping tokens and one with a space: a cut's choice reads past it, so a cut
+    // just inside the shared prefix may not hold for a text that goes on differently.
+    [
+      'tokens that read past a cut',
+      [
+        { id: 1, content: '<mask>', lstrip: true, rstrip: false, normalized: false, special: true },
+        { id: 2, content: '<pad>', lstrip: false, rstrip: true, normalized: false, special: true },
+        { id: 3, content: 'a b', lstrip: false, rstrip: false, normalized: false, special: false },
+      ],
+      ['\n', ' ', 'w', 'a', ' b', '<mask>', '<ma', 'sk>', '<pad>', '<pa', 'd>', 'Ab', '.'],
+    ],
+  ] as const)('reuses the previous text\'s cuts inside a shared prefix exactly as a fresh plan would cut (%s)', (_name, tokens, atoms) => {
+    const prng = createPrng(5);
+    const piece = (n: number): string => Array.from({ length: n }, () => prng.pick(atoms)).join('');
+    // Small chunks: many cuts fall near wherever two texts stop sharing.
+    const small = new ChunkPlanner(tokens, { minChars: 8, maxChars: 64, hashModulus: 4 });
+    const fresh = new ChunkPlanner(tokens, { minChars: 8, maxChars: 64, hashModulus: 4 });
+    let previous = piece(400);
+    let reused = 0;
+    for (let i = 0; i < 2_000; i++) {
+      // The next text keeps a share of the previous one (all, none, anything, or mostly a few
+      // units past one of its cuts, where reuse is decided), then goes on differently.
+      const before = small.plan(previous);
+      const nearCut = Math.min(previous.length, prng.pick(before) + prng.int(8));
+      const keep = prng.pick([0, previous.length, prng.int(previous.length + 1), nearCut, nearCut, nearCut]);
+      const text = previous.slice(0, keep) + piece(prng.int(300));
+      const ends = small.plan(text);
+      expect({ i, keep, ends }).toEqual({ i, keep, ends: fresh.planFresh(text) });
+      if (before.some((e) => e < keep - 40 && ends.includes(e))) reused++;
+      previous = text;
+    }
+    expect(reused).toBeGreaterThan(100);
+  });
+
   it('never cuts inside or next to a whitespace-stripping added token', () => {
     const tokens: AddedTokenInfo[] = [
       { id: 1, content: '<mask>', lstrip: true, rstrip: false, normalized: false, special: true },
