@@ -27,6 +27,8 @@
  * standalone Redis only (as lookups already needed).
  */
 
+import { ENGINE_BUCKETS } from '@kvr/contracts';
+
 /**
  * Blocks a pod's clear handles in one script call. A clear unsets the pod's bit block by block
  * (≈ 3.3 µs each in Redis 7.0 here): a 100k-block pod cleared in one call held Redis for 330 ms,
@@ -42,6 +44,7 @@ local specKey = prefix .. ':spec:' .. podTag
 local function holdKey(tier) return prefix .. ':hold:' .. tier end
 local function multiKey(tier) return prefix .. ':multi:' .. podTag .. ':' .. tier end
 local function bucketKey(tier, b) return prefix .. ':eng:' .. podTag .. ':' .. tier .. ':' .. b end
+-- The last byte of E: ENGINE_BUCKETS is 256 for that reason (engineBucketOf in TypeScript).
 local function engKey(tier, e) return bucketKey(tier, string.byte(e, 8)) end
 local function engineTiers()
   local tiers = { 'gpu', 'cpu' }
@@ -90,6 +93,7 @@ end
  *   mySlot(create)           the pod's slot, allocated (lowest free first) when `create`
  *   releaseSlot()            frees it (the pod's bits must be gone)
  *   noteTier(tier)           records a tier besides gpu and cpu (field `t:<tier>` of the pod hash)
+ *   unsetBit(key, r, slot)   clears one bit of r's bitmap in a tier hash: true when it was set
  *   addHolder(r, tier)       the pod gains a block with request key r: true when r is new to it
  *   dropHolder(r, tier)      the pod loses one: true when that was its last block with r
  *   clear(bounded)           removes the pod's blocks, counting lost entries in `evicted`: all of
@@ -134,6 +138,15 @@ local function hasMulti(tier)
   if multiSeen[tier] == nil then multiSeen[tier] = redis.call('EXISTS', multiKey(tier)) == 1 end
   return multiSeen[tier]
 end
+-- Unsets the slot's bit in r's bitmap of a tier hash (the field goes with its last bit): true when it was set.
+local function unsetBit(key, r, slot)
+  local map = redis.call('HGET', key, r)
+  if not map then return false end
+  local rest, removed = withoutBit(map, slot)
+  if not removed then return false end
+  if rest == '' then redis.call('HDEL', key, r) else redis.call('HSET', key, r, rest) end
+  return true
+end
 local function addHolder(r, tier)
   local key = holdKey(tier)
   local map, added = withBit(redis.call('HGET', key, r) or '', mySlot(true))
@@ -154,34 +167,20 @@ local function dropHolder(r, tier)
     end
   end
   local slot = mySlot(false)
-  local key = holdKey(tier)
-  local map = redis.call('HGET', key, r)
-  if not slot or not map then return false end
-  local rest, removed = withoutBit(map, slot)
-  if not removed then return false end
-  if rest == '' then redis.call('HDEL', key, r) else redis.call('HSET', key, r, rest) end
-  return true
+  return slot ~= nil and unsetBit(holdKey(tier), r, slot)
 end
 local function clear(bounded)
   local slot = mySlot(false)
   local budget = bounded and ${CLEAR_BUDGET_BLOCKS} or math.huge
   for _, tier in ipairs(engineTiers()) do
     local key = holdKey(tier)
-    for b = 0, 255 do
+    for b = 0, ${ENGINE_BUCKETS - 1} do
       local bucket = bucketKey(tier, b)
       local entries = slot and redis.call('HGETALL', bucket) or {}
       for k = 2, #entries, 2 do
         local _, rs = parse(entries[k])
         for j = 1, #rs, 8 do
-          local r = string.sub(rs, j, j + 7)
-          local map = redis.call('HGET', key, r)
-          if map then
-            local rest, removed = withoutBit(map, slot)
-            if removed then
-              evicted = evicted + 1
-              if rest == '' then redis.call('HDEL', key, r) else redis.call('HSET', key, r, rest) end
-            end
-          end
+          if unsetBit(key, string.sub(rs, j, j + 7), slot) then evicted = evicted + 1 end
         end
       end
       redis.call('DEL', bucket)
@@ -453,7 +452,7 @@ if not state[1] then return nil end
 ` + POD_READERS + `
 local out = { state[1], state[2] or '', state[3] or '' }
 for _, tier in ipairs(engineTiers()) do
-  for b = 0, 255 do
+  for b = 0, ${ENGINE_BUCKETS - 1} do
     local entries = redis.call('HGETALL', bucketKey(tier, b))
     for k = 1, #entries, 2 do
       out[#out + 1] = tier
