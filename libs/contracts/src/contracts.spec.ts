@@ -121,7 +121,8 @@ describe('message ids and redis keys', () => {
     expect(keys.holdPattern()).toBe('fleet-a:hold:*');
     expect(keys.multi('10.0.0.1:8000', 'gpu')).toBe('fleet-a:multi:{10.0.0.1:8000}:gpu');
     expect(keys.multiPattern('[fd00::1]:8000')).toBe('fleet-a:multi:{\\[fd00::1\\]:8000}:*');
-    expect(keys.parseMultiTier(keys.multi('[fd00::1]:8000', 'disk'))).toBe('disk');
+    expect(keys.multiPattern()).toBe('fleet-a:multi:*');
+    expect(keys.parseMulti(keys.multi('[fd00::1]:8000', 'disk'))).toEqual({ podId: '[fd00::1]:8000', tier: 'disk' });
     expect(keys.speculative('10.0.0.1:8000')).toBe('fleet-a:spec:{10.0.0.1:8000}');
     expect(keys.speculativePattern('[fd00::1]:8000')).toBe('fleet-a:spec:{\\[fd00::1\\]:8000}');
     expect(keys.parseSpeculative(keys.speculative('[fd00::1]:8000'))).toBe('[fd00::1]:8000');

@@ -67,10 +67,10 @@ export interface RedisKeys {
   parseHold(key: string): string;
   /** The pod's counts of further blocks per request key on a tier. */
   multi(podId: string, tier: string): string;
-  /** SCAN MATCH pattern of one pod's multi hashes (every tier). */
-  multiPattern(podId: string): string;
-  /** The tier a multi-hash key belongs to. */
-  parseMultiTier(key: string): string;
+  /** SCAN MATCH pattern of every pod's multi hashes, or of one pod's (every tier). */
+  multiPattern(podId?: string): string;
+  /** The pod and tier a multi-hash key belongs to. */
+  parseMulti(key: string): { podId: string; tier: string };
   speculative(podId: string): string;
   /** One bucket of the pod's engine map on a tier (see engineBucketOf). */
   engineBucket(podId: string, tier: string, bucket: number): string;
@@ -100,13 +100,18 @@ export function redisKeys(prefix: string = DEFAULT_REDIS_PREFIX): RedisKeys {
   const holdStart = `${prefix}:hold:`;
   const specStart = `${prefix}:spec:{`;
   const engineStart = `${prefix}:eng:{`;
+  const multiStart = `${prefix}:multi:{`;
   return {
     hold: (tier) => `${holdStart}${tier}`,
     holdPattern: () => `${holdStart}*`,
     parseHold: (key) => key.slice(holdStart.length),
-    multi: (podId, tier) => `${prefix}:multi:{${podId}}:${tier}`,
-    multiPattern: (podId) => `${prefix}:multi:{${escapeGlob(podId)}}:*`,
-    parseMultiTier: (key) => key.slice(key.lastIndexOf('}:') + 2),
+    multi: (podId, tier) => `${multiStart}${podId}}:${tier}`,
+    multiPattern: (podId) => (podId === undefined ? `${prefix}:multi:*` : `${multiStart}${escapeGlob(podId)}}:*`),
+    parseMulti: (key) => {
+      const body = key.slice(multiStart.length);
+      const close = body.lastIndexOf('}:');
+      return { podId: body.slice(0, close), tier: body.slice(close + 2) };
+    },
     speculative: (podId) => `${specStart}${podId}}`,
     engineBucket: (podId, tier, bucket) => `${engineStart}${podId}}:${tier}:${bucket}`,
     pod: (podId) => `${prefix}:pod:{${podId}}`,

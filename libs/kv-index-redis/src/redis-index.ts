@@ -347,17 +347,15 @@ export class RedisBlockIndex implements BlockIndex {
     const pods = await this.slotPods();
     const wanted = options.pod === undefined ? undefined : [...pods].find(([, pod]) => pod === options.pod)?.[0];
     if (options.pod === undefined || wanted !== undefined) {
-      // Further blocks per (pod, tier, request key), from the pods' multi hashes (rare, small).
+      // Further blocks per (pod, tier, request key), from the pods' multi hashes (rare, small):
+      // one scan of the keyspace for all of them.
       const extra = new Map<string, number>();
-      for (const [slot, pod] of pods) {
-        if (wanted !== undefined && slot !== wanted) continue;
-        for await (const multiKeys of this.scanKeys(this.keys.multiPattern(pod))) {
-          for (const multiKey of multiKeys) {
-            const tier = this.keys.parseMultiTier(multiKey);
-            // callBuffer: hgetallBuffer would turn the binary field names into (lossy) object keys.
-            const flat = (await this.redis.callBuffer('HGETALL', multiKey)) as Buffer[];
-            for (let i = 0; i + 1 < flat.length; i += 2) extra.set(`${pod}|${tier}|${decodeKey(flat[i] as Buffer)}`, Number((flat[i + 1] as Buffer).toString()));
-          }
+      for await (const multiKeys of this.scanKeys(this.keys.multiPattern(options.pod))) {
+        for (const multiKey of multiKeys) {
+          const { podId, tier } = this.keys.parseMulti(multiKey);
+          // callBuffer: hgetallBuffer would turn the binary field names into (lossy) object keys.
+          const flat = (await this.redis.callBuffer('HGETALL', multiKey)) as Buffer[];
+          for (let i = 0; i + 1 < flat.length; i += 2) extra.set(`${podId}|${tier}|${decodeKey(flat[i] as Buffer)}`, Number((flat[i + 1] as Buffer).toString()));
         }
       }
       for await (const { tier, entries } of this.holderMaps()) {
@@ -397,12 +395,15 @@ export class RedisBlockIndex implements BlockIndex {
     let engineKeys = 0;
     const enginePods = new Set<string>();
     for await (const keys of this.scanKeys(this.keys.enginePattern())) {
-      for (const key of keys) {
-        const length = await this.redis.hlen(key);
-        if (length === 0) continue;
-        engineKeys += length;
-        enginePods.add(this.keys.parseEngine(key));
-      }
+      // 256 buckets per pod and tier: their lengths in one round trip per page of keys.
+      const pipeline = this.redis.pipeline();
+      for (const key of keys) pipeline.hlen(key);
+      ((await pipeline.exec()) ?? []).forEach(([err, length], i) => {
+        if (err) throw err;
+        if ((length as number) === 0) return;
+        engineKeys += length as number;
+        enginePods.add(this.keys.parseEngine(keys[i] as string));
+      });
     }
     let speculativeEntries = 0;
     const now = this.now();
