@@ -213,13 +213,6 @@ export class ChunkPlanner {
     this.lastEnds = ends;
     return ends;
   }
-
-  /** Plans `text` as if no text came before it (the reference for the reuse above). */
-  planFresh(text: string): number[] {
-    this.lastText = '';
-    this.lastEnds = [];
-    return this.plan(text);
-  }
 }
 
 /** Length of the common prefix of two strings: 1 KB blocks compared natively, then unit by unit. */
