@@ -4,11 +4,9 @@
 // is the indexer's own histogram (`kvr_indexer_event_age_seconds`: now − the batch's engine
 // timestamp, observed after the Redis write), read from its /metrics before and after the
 // measured window, so warm-up is excluded.
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { semconv } from '@kvr/telemetry';
-import { discoveryPodsFor, histogramBuckets, startApp, startNats, startRedis, sumSamples, waitFor, type ScenarioRow, type ScenarioSuite } from '@kvr/testing';
+import { discoveryPodsFor, histogramBuckets, startApp, startBenchScript, startNats, startRedis, sumSamples, waitFor, type ScenarioRow, type ScenarioSuite } from '@kvr/testing';
 
 const PODS = 8;
 const BATCHES_PER_SECOND_PER_POD = 25;
@@ -54,12 +52,8 @@ const suite: ScenarioSuite = {
     const [nats, redis] = await Promise.all([startNats(), startRedis()]);
     const stops: (() => Promise<unknown>)[] = [() => nats.stop(), () => redis.stop()];
     try {
-      const child = spawn(process.execPath, ['--require', '@swc-node/register', join(__dirname, 'paced-pods.ts'), String(PODS), String(BATCHES_PER_SECOND_PER_POD), String(STORES_PER_BATCH), String(KEEP_BATCHES)], {
-        env: { ...process.env, SWC_NODE_PROJECT: 'tsconfig.json' },
-        stdio: ['pipe', 'pipe', 'inherit'],
-      });
+      const { child, lines } = startBenchScript(join(__dirname, 'paced-pods.ts'), [String(PODS), String(BATCHES_PER_SECOND_PER_POD), String(STORES_PER_BATCH), String(KEEP_BATCHES)]);
       stops.unshift(async () => child.kill('SIGKILL'));
-      const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
       const pods = JSON.parse(String((await lines.next()).value)) as { id: string; zmq: string; replay: string | null; model: string }[];
       const specs = pods.map((p) => discoveryPodsFor([p], p.model)[0]!);
       const collector = await startApp('collector', ['--probe-port', '0'], { env: { KVR_NATS: nats.url, KVR_DISCOVERY__PODS: JSON.stringify(specs), KVR_LOG_LEVEL: 'warn' } });
@@ -70,7 +64,7 @@ const suite: ScenarioSuite = {
       const scrape = async (): Promise<string> => (await fetch(metricsUrl)).text();
       const applied = (text: string): number => sumSamples(text, semconv.METRIC_INDEXER_MESSAGES_TOTAL, { kind: 'batch', outcome: 'applied' });
 
-      child.stdin.write(`go ${WARMUP_SECONDS + MEASURE_SECONDS}\n`);
+      child.stdin?.write(`go ${WARMUP_SECONDS + MEASURE_SECONDS}\n`);
       await new Promise((resolve) => setTimeout(resolve, WARMUP_SECONDS * 1000)); // the warm-up is a duration of the workload, not a wait for a condition
       const before = await scrape();
       const started = performance.now();

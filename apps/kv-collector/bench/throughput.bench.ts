@@ -2,15 +2,12 @@
 // a raw JetStream publish of the same bytes from one process with the same window (the baseline,
 // same run, same nats-server). Pods run in a child process; the collector is `kvr collector`, a
 // process of its own, as deployed. Block ops = block hashes carried by the events.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { encodeKvEventBatch, WIRE_LAYOUTS } from '@kvr/kv-events';
 import { ensureStream } from '@kvr/jetstream';
-import { discoveryPodsFor, histogramBuckets, processCpuSeconds, startApp, startNats, waitFor, type ScenarioRow, type ScenarioSuite } from '@kvr/testing';
+import { discoveryPodsFor, histogramBuckets, processCpuSeconds, startApp, startBenchScript, startNats, waitFor, type BenchScript, type ScenarioRow, type ScenarioSuite } from '@kvr/testing';
 
 const PODS = 4;
 const BATCHES_PER_POD = 3_000;
@@ -26,14 +23,8 @@ function histogramQuantile(text: string, name: string, q: number): number {
   return buckets.find((b) => b.count >= total * q)?.le ?? Number.NaN;
 }
 
-/** Starts a child script of this folder (TypeScript, through swc) and reads its stdout by lines. */
-function startBenchChild(script: string, args: readonly string[], stdin: 'pipe' | 'ignore'): { child: ChildProcess; lines: AsyncIterator<string> } {
-  const child = spawn(process.execPath, ['--require', '@swc-node/register', join(__dirname, script), ...args], {
-    env: { ...process.env, SWC_NODE_PROJECT: 'tsconfig.json' },
-    stdio: [stdin, 'pipe', 'inherit'],
-  });
-  return { child, lines: createInterface({ input: child.stdout as Readable })[Symbol.asyncIterator]() };
-}
+/** Starts a child script of this folder (see startBenchScript). */
+const startBenchChild = (script: string, args: readonly string[], stdin: 'pipe' | 'ignore'): BenchScript => startBenchScript(join(__dirname, script), args, { stdin });
 
 interface RawResult {
   opsPerSecond: number;

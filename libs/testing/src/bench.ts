@@ -1,4 +1,7 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { Bench } from 'tinybench';
 
 /** One measured operation of a micro-benchmark suite. */
@@ -125,4 +128,23 @@ export function processCpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+/** A TypeScript script running as a process of its own, its stdout read line by line. */
+export interface BenchScript {
+  readonly child: ChildProcess;
+  readonly lines: AsyncIterator<string>;
+}
+
+/**
+ * Starts `script` (a TypeScript file, e.g. a scenario's helper beside it) through swc as its own
+ * process: stdout piped and read by lines, stderr passed through. `v8Flags` come before the
+ * script (SERVICE_V8_FLAGS runs it as the apps run).
+ */
+export function startBenchScript(script: string, args: readonly string[], options: { stdin?: 'pipe' | 'ignore'; v8Flags?: readonly string[] } = {}): BenchScript {
+  const child = spawn(process.execPath, [...(options.v8Flags ?? []), '--require', '@swc-node/register', script, ...args], {
+    env: Object.assign({}, process.env, { SWC_NODE_PROJECT: 'tsconfig.json' }),
+    stdio: [options.stdin ?? 'pipe', 'pipe', 'inherit'],
+  });
+  return { child, lines: createInterface({ input: child.stdout as Readable })[Symbol.asyncIterator]() };
 }

@@ -3,8 +3,8 @@ export { startRedis, startNats, freePort, findBinary, MissingBinaryError, waitFo
 export type { RedisServerHandle, StartRedisOptions, NatsServerHandle, StartNatsOptions, WaitOptions, AppProcess, StartAppOptions, Pipeline, PipelineOptions, PipelinePod } from '@kvr/local-servers';
 export { runCli, runCommand } from './cli';
 export type { CliResult } from './cli';
-export { runBenchSuite, benchMarkdown, scenarioMarkdown, processCpuSeconds } from './bench';
-export type { BenchCase, BenchSuite, BenchCaseResult, ScenarioRow, ScenarioSuite } from './bench';
+export { runBenchSuite, benchMarkdown, scenarioMarkdown, processCpuSeconds, startBenchScript } from './bench';
+export type { BenchCase, BenchScript, BenchSuite, BenchCaseResult, ScenarioRow, ScenarioSuite } from './bench';
 export { createPrng, seededRandom } from './random';
 export type { Prng } from './random';
 export { compareWithPods, discoveryPodsFor, indexedBlocks, residentBlocks, startSimFleet } from './sim-fleet';

@@ -4,13 +4,11 @@
 // question (upstream-spec §5.3), rendered through the Qwen3 chat template. "cold" makes every
 // system prompt unique, so no prefix cache can help; "warm" shares it, as a real fleet does.
 // Prompts are generated before measuring, so only the call is timed.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
-import { createPrng, SERVICE_V8_FLAGS, startApp, type AppProcess, type BenchSuite } from '@kvr/testing';
+import { createPrng, SERVICE_V8_FLAGS, startApp, startBenchScript, type AppProcess, type BenchSuite } from '@kvr/testing';
 import { TokenizerClient } from '../src/index';
 
 const MODEL = 'Qwen/Qwen3-32B';
@@ -53,12 +51,9 @@ let floorTurn = 0;
  */
 async function startFloorServer(dir: string, ids: number): Promise<string> {
   const socket = join(dir, 'floor.sock');
-  floor = spawn(process.execPath, [...SERVICE_V8_FLAGS, '--require', '@swc-node/register', join(__dirname, 'floor-server.ts'), socket, String(ids)], {
-    env: { ...process.env, SWC_NODE_PROJECT: 'tsconfig.json' },
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  const { child, lines } = startBenchScript(join(__dirname, 'floor-server.ts'), [socket, String(ids)], { v8Flags: SERVICE_V8_FLAGS });
+  floor = child;
   process.once('exit', () => floor?.kill('SIGKILL'));
-  const lines = createInterface({ input: floor.stdout as Readable })[Symbol.asyncIterator]();
   const first = await lines.next();
   if (first.done || first.value !== 'ready') throw new Error(`the floor server did not start (${String(first.value)})`);
   return socket;
