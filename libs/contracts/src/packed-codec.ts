@@ -11,9 +11,9 @@
  *
  * Wire format: standard protobuf, readable by any implementation (the reference sidecar included).
  * - Writing: protobufjs encodes the message without the hot fields, then each non-empty hot field
- *   follows as one packed record `tag(field, LEN) · length · varint…`, all in one buffer. Fields may come in any order
- *   on the wire and parsers concatenate repeated fields, so this equals protobufjs' output to every
- *   reader (the bytes differ only in field order).
+ *   follows as one packed record `tag(field, LEN) · length · varint…`, all in one buffer. Fields
+ *   may come in any order on the wire and parsers concatenate repeated fields, so this equals
+ *   protobufjs' output to every reader (the bytes differ only in field order).
  * - Reading: one pass over the top-level records. Hot fields are read packed (wire type 2) or
  *   unpacked (wire type 0), several records appending; varints up to 10 bytes keep their low 32
  *   bits as protobufjs does; everything else is handed to protobufjs as it came. A group (wire

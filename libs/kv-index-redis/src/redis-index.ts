@@ -57,6 +57,9 @@ interface ScriptCommands {
 }
 
 const WEIGHT_SCALE = 1_000_000;
+const MAX_ATTEMPTS = 8;
+/** Blocks per restore call: bounds one script's run time (Redis serves nothing else meanwhile). */
+const RESTORE_CHUNK_BLOCKS = 2_000;
 /** Pods whose last write an instance remembers (an indexer writes only its partitions' pods). */
 const MEMO_PODS = 4_096;
 /** Engine entries remembered per pod: the last batches' stores, where the next batch's parents are. */
@@ -79,9 +82,6 @@ function allRemembered(memo: PodMemo, needed: ReadonlyMap<string, EngineRead>): 
   }
   return true;
 }
-const MAX_ATTEMPTS = 8;
-/** Blocks per restore call: bounds one script's run time (Redis serves nothing else meanwhile). */
-const RESTORE_CHUNK_BLOCKS = 2_000;
 
 export class RedisBlockIndex implements BlockIndex {
   private readonly redis: Redis & ScriptCommands;
