@@ -6,10 +6,13 @@
 // Prompts are generated before measuring, so only the call is timed.
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import http2 from 'node:http2';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPrng, SERVICE_V8_FLAGS, startApp, startBenchScript, type AppProcess, type BenchSuite } from '@kvr/testing';
 import { TokenizerClient } from '../src/index';
+import { tokenizerProto } from '../src/proto';
 
 const MODEL = 'Qwen/Qwen3-32B';
 const WORDS = ['cache', 'block', 'router', 'prefix', 'token', 'latency', 'pod', 'index', 'stream', 'event', 'model', 'request', 'the', 'of', 'and', 'to', 'in', 'GPU', 'Kubernetes', 'shared'];
@@ -44,29 +47,44 @@ let turn = 0;
 let floor: ChildProcess | undefined;
 let floorClient: TokenizerClient;
 let floorTurn = 0;
+let bareSession: http2.ClientHttp2Session;
+let bareRequest: Buffer;
 
 /**
- * The floor server (bench/floor-server.ts) in a process of its own, with the V8 flags the apps
- * run with, answering `ids` stored token ids; resolves with its socket once it listens.
+ * The floor servers (bench/floor-server.ts) in a process of its own, with the V8 flags the apps
+ * run with: gRPC answering `ids` stored token ids, bare HTTP/2 answering `answerBytes` bytes.
+ * Resolves with both sockets once they listen.
  */
-async function startFloorServer(dir: string, ids: number): Promise<string> {
-  const socket = join(dir, 'floor.sock');
-  const { child, lines } = startBenchScript(join(__dirname, 'floor-server.ts'), [socket, String(ids)], { v8Flags: SERVICE_V8_FLAGS });
+async function startFloorServer(dir: string, ids: number, answerBytes: number): Promise<{ grpc: string; http2: string }> {
+  const sockets = { grpc: join(dir, 'floor.sock'), http2: join(dir, 'floor-h2.sock') };
+  const { child, lines } = startBenchScript(join(__dirname, 'floor-server.ts'), [sockets.grpc, String(ids), sockets.http2, String(answerBytes)], { v8Flags: SERVICE_V8_FLAGS });
   floor = child;
   process.once('exit', () => floor?.kill('SIGKILL'));
   const first = await lines.next();
   if (first.done || first.value !== 'ready') throw new Error(`the floor server did not start (${String(first.value)})`);
-  return socket;
+  return sockets;
 }
 
-const chat = (system: string, question: string): Promise<{ tokenIds: number[] }> =>
-  client.renderChat(MODEL, { messages: [{ role: 'system', content: system }, { role: 'user', content: question }], chatTemplateKwargs: { enable_thinking: false } });
+/** One bare HTTP/2 exchange: post `body`, read the whole answer. */
+function bareExchange(body: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const stream = bareSession.request({ ':method': 'POST', ':path': '/floor', 'content-type': 'application/octet-stream' });
+    stream.on('data', () => undefined);
+    stream.once('end', resolve);
+    stream.once('error', reject);
+    stream.end(body);
+  });
+}
+
+const chatRequest = (system: string, question: string) => ({ messages: [{ role: 'system', content: system }, { role: 'user', content: question }], chatTemplateKwargs: { enable_thinking: false } });
+
+const chat = (system: string, question: string): Promise<{ tokenIds: number[] }> => client.renderChat(MODEL, chatRequest(system, question));
 
 const suite: BenchSuite = {
   title: 'tokenizer service: 7k-token chat prompt through the unix socket',
   baseline: 'cold: unique 6k system prompt + 1.2k question',
   notes:
-    'Cold = every system prompt is new text (no prefix cache can help). RenderChatCompletion from this process to `kvr tokenizer` in another process over a unix socket (the sidecar layout). Warm = the 6k-token system prompt is shared by every request (prefix caches hit), every request brings a 1.2k-token question never seen before (none repeats within the run). Target: warm p99 ≤ 3 ms. Floor = the same request to the service\u2019s own gRPC server in another process, whose backend answers stored ids of the real answer\u2019s length without any work: what a call of this size costs on this machine before tokenizing anything.',
+    'Cold = every system prompt is new text (no prefix cache can help). RenderChatCompletion from this process to `kvr tokenizer` in another process over a unix socket (the sidecar layout). Warm = the 6k-token system prompt is shared by every request (prefix caches hit), every request brings a 1.2k-token question never seen before (none repeats within the run). Target: warm p99 ≤ 3 ms. Floor = the same request to the service\u2019s own gRPC server in another process, whose backend answers stored ids of the real answer\u2019s length without any work: what a call of this size costs on this machine before tokenizing anything. The empty call is what any gRPC call costs; bare HTTP/2 sends the chat call\u2019s serialized request and answer bytes between the same two processes through `node:http2` without gRPC.',
   timeMs: 3_000,
   setup: async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kvr-tok-bench-'));
@@ -74,7 +92,15 @@ const suite: BenchSuite = {
     process.once('exit', () => app?.child.kill('SIGKILL'));
     client = new TokenizerClient({ target: String(app.listen['grpc']), timeoutMs: 30_000 });
     const { tokenIds } = await chat(sharedSystem, nextQuestion()); // warm the shared prefix
-    floorClient = new TokenizerClient({ target: await startFloorServer(dir, tokenIds.length), timeoutMs: 30_000 });
+    // The bare HTTP/2 row carries the bytes the gRPC call carries: the serialized request and answer.
+    const method = tokenizerProto().tokenization.TokenizationService.service.RenderChatCompletion;
+    bareRequest = method.requestSerialize({ model_name: MODEL, messages: chatRequest(sharedSystem, questions[0]!).messages, chat_template_kwargs: '{"enable_thinking":false}' });
+    const answer = method.responseSerialize({ request_id: `chatcmpl-${'0'.repeat(36)}`, token_ids: tokenIds, features: { mm_hashes: {}, mm_placeholders: {} }, success: true, error_message: '' });
+    const sockets = await startFloorServer(dir, tokenIds.length, answer.length);
+    floorClient = new TokenizerClient({ target: sockets.grpc, timeoutMs: 30_000 });
+    bareSession = http2.connect('http://floor', { createConnection: () => connect(sockets.http2) });
+    process.once('exit', () => bareSession.destroy());
+    await bareExchange(bareRequest);
   },
   cases: [
     { name: 'cold: unique 6k system prompt + 1.2k question', fn: () => chat(coldSystems[coldTurn++ % COLD_POOL]!, nextQuestion()), unitsPerOp: 7_200, unit: 'tokens' },
@@ -82,11 +108,13 @@ const suite: BenchSuite = {
     { name: 'warm completion: shared 6k prefix + unique 1.2k tail', fn: () => client.renderCompletion(MODEL, `${sharedSystem} ${nextQuestion()}`), unitsPerOp: 7_200, unit: 'tokens' },
     {
       name: 'floor: the same chat call to a server that does no tokenization work',
-      fn: () =>
-        floorClient.renderChat(MODEL, { messages: [{ role: 'system', content: sharedSystem }, { role: 'user', content: questions[floorTurn++ % POOL]! }], chatTemplateKwargs: { enable_thinking: false } }),
+      fn: () => floorClient.renderChat(MODEL, chatRequest(sharedSystem, questions[floorTurn++ % POOL]!)),
       unitsPerOp: 7_200,
       unit: 'tokens',
     },
+    // What any call costs, whatever it carries: an empty conversation answered with one id.
+    { name: 'floor: an empty call to the same server (no messages, one id back)', fn: () => floorClient.renderChat(MODEL, { messages: [] }) },
+    { name: 'floor: the chat call\u2019s bytes over bare HTTP/2 (node:http2, no gRPC)', fn: () => bareExchange(bareRequest), unitsPerOp: 7_200, unit: 'tokens' },
   ],
 };
 
