@@ -133,7 +133,9 @@ async function run(values: ParsedValues): Promise<number> {
 
 /** The gateway's decision and fallback counters (warm-up included), for the report: why precise routed as it did. */
 async function gatewayCounters(gateway: string): Promise<Record<string, number>> {
-  const text = await (await fetch(`${gateway}/metrics`)).text();
+  const res = await fetch(new URL('/metrics', gateway));
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`the gateway's /metrics answered ${res.status}`);
   const counters: Record<string, number> = {};
   for (const line of text.split('\n')) {
     const match = /^kvr_gateway_(route_decisions_total|scorer_fallbacks_total)\{(.*)\} (\S+)$/.exec(line);

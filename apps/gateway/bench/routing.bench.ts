@@ -13,7 +13,7 @@
 // fetch (undici) cost the generator 0.17 cores at 50 req/s and node:http 0.07, CPU the measured
 // pipeline shares.
 import { Agent, request as httpRequest } from 'node:http';
-import { createPrng, processCpuSeconds, startPipeline, sumSamples, type Pipeline, type ScenarioRow, type ScenarioSuite } from '@kvr/testing';
+import { createPrng, fetchMetrics, processCpuSeconds, startPipeline, sumSamples, type Pipeline, type ScenarioRow, type ScenarioSuite } from '@kvr/testing';
 import { semconv } from '@kvr/telemetry';
 import { TokenizerClient } from '@kvr/tokenizer-grpc';
 
@@ -104,7 +104,7 @@ const sortedStage = (samples: readonly Sample[], stage: Stage): number[] => samp
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
 
 async function fallbacks(gateway: URL): Promise<number> {
-  return sumSamples(await (await fetch(`${gateway}/metrics`)).text(), semconv.METRIC_SCORER_FALLBACKS_TOTAL);
+  return sumSamples(await fetchMetrics(gateway), semconv.METRIC_SCORER_FALLBACKS_TOTAL);
 }
 
 /** The gateway's paths to the tokenizer and the index (config `tokenization`, `indexAccess`). */

@@ -10,7 +10,7 @@ import OpenAI from 'openai';
 import { createBlockKeyer, toUint64Decimal } from '@kvr/block-keys';
 import type { RouteExplanation } from '@kvr/scoring';
 import { TokenizerClient } from '@kvr/tokenizer-grpc';
-import { createPrng, runCli, startPipeline, waitFor, type Pipeline } from '@kvr/testing';
+import { createPrng, fetchMetrics, runCli, startPipeline, waitFor, type Pipeline } from '@kvr/testing';
 
 const MODEL = 'Qwen/Qwen3-32B';
 const BLOCK_SIZE = 64;
@@ -73,7 +73,7 @@ async function explain(gateway: string, prompt: string | Record<string, unknown>
 
 /** Sum of a counter's series in a Prometheus text page, optionally only those with a label. */
 async function counter(gateway: string, name: string, label?: string): Promise<number> {
-  const text = await (await fetch(`${gateway}/metrics`)).text();
+  const text = await fetchMetrics(gateway);
   let sum = 0;
   for (const line of text.split('\n')) {
     if (!line.startsWith(name) || (label && !line.includes(label))) continue;

@@ -9,4 +9,4 @@ export { createPrng, seededRandom } from './random';
 export type { Prng } from './random';
 export { compareWithPods, discoveryPodsFor, indexedBlocks, residentBlocks, startSimFleet } from './sim-fleet';
 export type { SimFleet, SimPodEndpoints, StartSimFleetOptions } from './sim-fleet';
-export { histogramBuckets, sumSamples } from './prom-text';
+export { fetchMetrics, histogramBuckets, sumSamples } from './prom-text';

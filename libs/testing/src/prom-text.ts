@@ -32,3 +32,16 @@ export function sumSamples(text: string, name: string, labels: Readonly<Record<s
 export function histogramBuckets(text: string, name: string): { le: number; count: number }[] {
   return samples(text, `${name}_bucket`).map((s) => ({ le: s.labels['le'] === '+Inf' ? Number.POSITIVE_INFINITY : Number(s.labels['le']), count: s.value }));
 }
+
+/**
+ * The /metrics page of the service at `base` (an origin, with or without a trailing slash).
+ * Throws on anything but 200: a page that is not there must fail the caller, not read as all
+ * counters at zero.
+ */
+export async function fetchMetrics(base: string | URL): Promise<string> {
+  const url = new URL('/metrics', base);
+  const res = await fetch(url);
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`GET ${url.href} answered ${res.status}: ${text.slice(0, 200)}`);
+  return text;
+}
