@@ -6,7 +6,7 @@
 // measured window, so warm-up is excluded.
 import { join } from 'node:path';
 import { semconv } from '@kvr/telemetry';
-import { discoveryPodsFor, histogramBuckets, startApp, startBenchScript, startNats, startRedis, sumSamples, waitFor, type ScenarioRow, type ScenarioSuite } from '@kvr/testing';
+import { discoveryPodsFor, fetchMetrics, histogramBuckets, startApp, startBenchScript, startNats, startRedis, sumSamples, waitFor, type ScenarioRow, type ScenarioSuite } from '@kvr/testing';
 
 const PODS = 8;
 const BATCHES_PER_SECOND_PER_POD = 25;
@@ -60,8 +60,7 @@ const suite: ScenarioSuite = {
       stops.unshift(() => collector.stop());
       const indexer = await startApp('indexer', ['--probe-port', '0', '--grpc', '127.0.0.1:0'], { env: { KVR_NATS: nats.url, KVR_REDIS: redis.url, KVR_LOG_LEVEL: 'warn' } });
       stops.unshift(() => indexer.stop());
-      const metricsUrl = `${String(indexer.listen['http'])}/metrics`;
-      const scrape = async (): Promise<string> => (await fetch(metricsUrl)).text();
+      const scrape = (): Promise<string> => fetchMetrics(String(indexer.listen['http']));
       const applied = (text: string): number => sumSamples(text, semconv.METRIC_INDEXER_MESSAGES_TOTAL, { kind: 'batch', outcome: 'applied' });
 
       child.stdin?.write(`go ${WARMUP_SECONDS + MEASURE_SECONDS}\n`);

@@ -7,7 +7,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { encodeKvEventBatch, WIRE_LAYOUTS } from '@kvr/kv-events';
 import { ensureStream } from '@kvr/jetstream';
-import { discoveryPodsFor, histogramBuckets, processCpuSeconds, startApp, startBenchScript, startNats, waitFor, type BenchScript, type ScenarioRow, type ScenarioSuite } from '@kvr/testing';
+import { discoveryPodsFor, fetchMetrics, histogramBuckets, processCpuSeconds, startApp, startBenchScript, startNats, waitFor, type BenchScript, type ScenarioRow, type ScenarioSuite } from '@kvr/testing';
 
 const PODS = 4;
 const BATCHES_PER_POD = 3_000;
@@ -134,7 +134,7 @@ const suite: ScenarioSuite = {
       const perBatchUs = (cpuSeconds: number): number => (cpuSeconds / TOTAL_BATCHES) * 1e6;
       const stored = finalState.messages - PODS;
       await nc.close();
-      const metrics = await (await fetch(`${String(collector.listen['http'])}/metrics`)).text();
+      const metrics = await fetchMetrics(String(collector.listen['http']));
       const collectorOps = BLOCK_OPS / seconds;
       const dropped = [...metrics.matchAll(/^kvr_collector_dropped_total\{[^}]*\} (\d+)/gm)].reduce((s, m) => s + Number(m[1]), 0);
       return [
