@@ -65,12 +65,17 @@ async function startFloorServer(dir: string, ids: number, answerBytes: number): 
   return sockets;
 }
 
-/** One bare HTTP/2 exchange: post `body`, read the whole answer. */
+let bareAnswerBytes = 0;
+
+/** One bare HTTP/2 exchange: post `body`, read the whole answer (rejects unless it is all there). */
 function bareExchange(body: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
     const stream = bareSession.request({ ':method': 'POST', ':path': '/floor', 'content-type': 'application/octet-stream' });
-    stream.on('data', () => undefined);
-    stream.once('end', resolve);
+    let status = 0;
+    let received = 0;
+    stream.once('response', (headers) => (status = Number(headers[':status'])));
+    stream.on('data', (chunk: Buffer) => (received += chunk.length));
+    stream.once('end', () => (status === 200 && received === bareAnswerBytes ? resolve() : reject(new Error(`bare HTTP/2 floor answered ${status} with ${received} of ${bareAnswerBytes} bytes`))));
     stream.once('error', reject);
     stream.end(body);
   });
@@ -96,6 +101,7 @@ const suite: BenchSuite = {
     const method = tokenizerProto().tokenization.TokenizationService.service.RenderChatCompletion;
     bareRequest = method.requestSerialize({ model_name: MODEL, messages: chatRequest(sharedSystem, questions[0]!).messages, chat_template_kwargs: '{"enable_thinking":false}' });
     const answer = method.responseSerialize({ request_id: `chatcmpl-${'0'.repeat(36)}`, token_ids: tokenIds, features: { mm_hashes: {}, mm_placeholders: {} }, success: true, error_message: '' });
+    bareAnswerBytes = answer.length;
     const sockets = await startFloorServer(dir, tokenIds.length, answer.length);
     floorClient = new TokenizerClient({ target: sockets.grpc, timeoutMs: 30_000 });
     bareSession = http2.connect('http://floor', { createConnection: () => connect(sockets.http2) });
