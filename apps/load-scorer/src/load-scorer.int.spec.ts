@@ -9,7 +9,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { PROTO_LOADER_OPTIONS, protoDir, SCORER_PROTO, type ScoreRequest, type ScoreResponse__Output, type ScorerProtoGrpcType } from '@kvr/contracts';
-import { freePort, runCli, startApp, startSimFleet, waitFor, type AppProcess, type SimFleet } from '@kvr/testing';
+import { fetchMetrics, freePort, runCli, startApp, startSimFleet, waitFor, type AppProcess, type SimFleet } from '@kvr/testing';
 
 type ScorerClient = InstanceType<ScorerProtoGrpcType['kvr']['scoring']['v1']['Scorer']>;
 
@@ -149,7 +149,7 @@ describe('load-scorer end to end', () => {
 
   it('exposes its scrapes, pods and calls on /metrics, and pod counts on /ready', async () => {
     const http = String(scorer.listen['http']);
-    const metrics = await (await fetch(`${http}/metrics`)).text();
+    const metrics = await fetchMetrics(http);
     const value = (pattern: RegExp): number => Number(pattern.exec(metrics)?.[1] ?? Number.NaN);
     expect(value(/^kvr_load_scorer_scrapes_total\{outcome="ok"[^}]*\} (\d+)$/m)).toBeGreaterThan(0);
     expect(value(/^kvr_load_scorer_scrapes_total\{outcome="error"[^}]*\} (\d+)$/m)).toBeGreaterThan(0);

@@ -5,6 +5,7 @@
 import OpenAI from 'openai';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { fetchMetrics } from '@kvr/testing';
 import { loadRouterTokenizer, renderChatRequestIds } from './__fixtures__/render';
 import { postJson, range, startTestPods, streamCompletion, type TestPods } from './__fixtures__/pods';
 
@@ -21,7 +22,7 @@ interface Family {
 
 /** /metrics parsed by prometheus_client's reference parser (system Python, python3-prometheus-client). */
 async function scrape(baseUrl: string): Promise<{ families: Family[]; sample(name: string, labels?: Record<string, string>): number }> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const text = await fetchMetrics(baseUrl);
   const run = spawnSync('/usr/bin/python3', [join(__dirname, '..', 'fixtures', 'parse_metrics.py')], { input: text, encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`prometheus_client could not parse /metrics: ${run.stderr}`);
   const families = JSON.parse(run.stdout) as Family[];
@@ -37,7 +38,7 @@ async function scrape(baseUrl: string): Promise<{ families: Family[]; sample(nam
 
 /** Quick read of one unlabelled-by-us gauge without spawning the parser (for tight polling). */
 async function gauge(baseUrl: string, name: string): Promise<number> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const text = await fetchMetrics(baseUrl);
   const line = text.split('\n').find((l) => l.startsWith(`${name}{`));
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : Number.NaN;
 }
