@@ -527,7 +527,6 @@ function slotsOf(map: Buffer): number[] {
   return slots;
 }
 
-
 /** Engine keys to read from one engine-map bucket, and their tier. */
 interface EngineRead {
   readonly tier: DeviceTier;
